@@ -1,0 +1,64 @@
+"""Turning an uploaded file into a stored transcript with its speaker turns."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from services.shared.config import Settings
+from services.shared.ingest import parse_turns, read_transcript_bytes
+from services.shared.tables import Project, Transcript, Turn, User
+
+
+@dataclass
+class TranscriptMetadata:
+    """Metadata given with an upload; a value here wins over the file's front matter."""
+
+    respondent_id: str | None = None
+    case_name: str | None = None
+    respondent_role: str | None = None
+    extra_warnings: list[str] = field(default_factory=list)
+
+
+def build_transcript(
+    data: bytes, filename: str, settings: Settings, metadata: TranscriptMetadata | None = None
+) -> Transcript:
+    """Decode, parse and validate an upload into an unsaved Transcript with its turns.
+
+    Raises an InputError subclass for anything unusable, before anything is stored.
+    """
+    metadata = metadata or TranscriptMetadata()
+    decoded = read_transcript_bytes(data, filename, settings)
+    # Offsets are computed on exactly the text we store; pseudonymisation (when enabled) must
+    # therefore run before parse_turns, on `decoded.text`.
+    text = decoded.text
+    parsed = parse_turns(text)
+    front = parsed.metadata
+    transcript = Transcript(
+        filename=filename,
+        source_format=decoded.source_format,
+        detected_encoding=decoded.encoding,
+        text=text,
+        text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        pseudonymised=False,
+        respondent_id=metadata.respondent_id or front.get("respondent_id"),
+        case_name=metadata.case_name or front.get("case"),
+        respondent_role=metadata.respondent_role or front.get("respondent_role"),
+        warnings=[*decoded.warnings, *parsed.warnings, *metadata.extra_warnings],
+        status="queued",
+    )
+    transcript.turns = [
+        Turn(index=t.index, speaker=t.speaker, role=t.role, start=t.start, end=t.end, timestamp=t.timestamp)
+        for t in parsed.turns
+    ]
+    return transcript
+
+
+def store_transcript(session: Session, project: Project, transcript: Transcript, user: User | None) -> Transcript:
+    """Add a built transcript to a project (flushes; the caller commits)."""
+    transcript.project_id = project.id
+    transcript.created_by = user.id if user else None
+    session.add(transcript)
+    session.flush()
+    return transcript

@@ -1,0 +1,31 @@
+"""The worker process: preload models, then take transcript jobs from Redis."""
+from __future__ import annotations
+
+import logging
+
+from rq import Worker
+
+from services.shared.config import Settings
+from services.shared.queue import make_queue, make_redis
+from services.worker.runtime import WorkerRuntime, set_runtime
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
+    """Load models once, then process jobs until stopped (or until the queue is empty with burst)."""
+    runtime = WorkerRuntime(settings)
+    runtime.preload()
+    set_runtime(runtime)
+    # Forked job processes inherit the loaded models; they must not inherit pooled DB connections.
+    runtime.database.dispose()
+    connection = make_redis(settings)
+    worker = Worker(
+        [make_queue(settings, connection)],
+        connection=connection,
+        name=name,
+        job_monitoring_interval=settings.worker_job_monitoring_interval,
+        maintenance_interval=settings.worker_maintenance_interval,
+    )
+    log.info("worker %s listening on queue %s", worker.name, settings.queue_name)
+    return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

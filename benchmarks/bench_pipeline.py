@@ -71,7 +71,7 @@ def main() -> None:
         started = time.perf_counter()
         with runtime.database.transaction() as session:
             store_analysis(session, transcript_id, model, result, embedder_id=embedder.model_id,
-                           segmenter_mode=runtime.segmenter.mode, job_id=None)
+                           segmenter_label=runtime.segmenter.label, job_id=None)
         store_seconds = time.perf_counter() - started
 
         sentences = [text[s.start:s.end] for s in result.sentences]

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.api.error_handlers import install_error_handlers
-from services.api.routes import auth, health, projects, transcripts
+from services.api.review_screen import mount_review_screen
+from services.api.routes import auth, exports, health, learning, privacy, projects, review, transcripts
 from services.shared.config import Settings
 from services.shared.db import Database
 from services.shared.queue import make_redis
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, projects, transcripts):
+    for module in (auth, projects, transcripts, review, exports, privacy, learning):
         app.include_router(module.router, prefix=API_PREFIX)
+    mount_review_screen(app)
     return app

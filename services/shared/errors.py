@@ -107,3 +107,24 @@ class TransientError(QcoderError):
 
     code = "E900"
     http_status = 503
+
+
+class InvalidDocumentError(InputError):
+    """An .odt, .rtf, .pdf or subtitle file cannot be read as a transcript."""
+
+    code = "E140"
+    http_status = 415
+
+
+class QdaExchangeError(InputError):
+    """A REFI-QDA file (.qdpx, .qdc, .qde) is not usable; the message says what is wrong with it."""
+
+    code = "E141"
+    http_status = 422
+
+
+class UnsafeArchiveError(InputError):
+    """A REFI-QDA file was refused for safety (zip bomb, path traversal, XML entities)."""
+
+    code = "E142"
+    http_status = 422

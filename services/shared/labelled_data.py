@@ -315,8 +315,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def write_manifest(directory: str | Path, provenance: Mapping[str, Any] | None = None) -> dict:
-    """Write manifest.json; keeps created_at while the content hash is unchanged, and the old provenance
-    unless a new one is given."""
+    """Write manifest.json (created_at kept while the hash is unchanged; old provenance unless given)."""
     directory = Path(directory)
     manifest = compute_manifest(directory)
     old = _read_manifest(directory) if (directory / MANIFEST_FILE).exists() else {}
@@ -371,8 +370,10 @@ def load_snapshot(directory: str | Path) -> Snapshot:
 def snapshot_from_examples(examples: Iterable[Example] | Mapping[str, Iterable[Example]], out_dir: str | Path,
                            name: str, provenance: Mapping[str, Any], *, codebook: Codebook | None = None
                            ) -> Snapshot:
-    """Write a new immutable snapshot out_dir/name (one part "examples", or one per mapping key);
-    raises ConflictError if it exists and LabelledDataError if the examples are invalid."""
+    """Write the new immutable snapshot out_dir/name; raises ConflictError if it exists, LabelledDataError if invalid.
+
+    A plain iterable becomes the part "examples"; a mapping gives one part per key. Files are read-only.
+    """
     out_dir = Path(out_dir)
     if not _NAME_RE.match(name):
         raise LabelledDataError(f"Snapshot name {name!r} is not valid; use letters, digits, '.', '_' or '-'.")

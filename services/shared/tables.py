@@ -208,6 +208,8 @@ class Quotation(Base):
     stance_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Incremented with every review event: a conditional update on it serialises concurrent decisions.
+    review_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     suggestions: Mapped[list[Suggestion]] = relationship(
         cascade="all, delete-orphan", order_by="Suggestion.score.desc()", back_populates="quotation"
@@ -257,3 +259,55 @@ class EmbeddingCacheEntry(Base):
     text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PseudonymKey(Base):
+    """What a placeholder stands for, encrypted; only an admin may reveal it."""
+
+    __tablename__ = "pseudonym_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    placeholder: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    encrypted_value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "placeholder"),)
+
+
+class ModelActivation(Base):
+    """Append-only log of which model version is active (for a project, or installation-wide)."""
+
+    __tablename__ = "model_activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[str | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    model_version: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20))  # promote | rollback
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingRun(Base):
+    """A retraining request: the snapshot it trains on, the version it produced, the comparison."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | running | done | failed
+    snapshot_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    snapshot_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    base_version: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    new_version: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    comparison: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

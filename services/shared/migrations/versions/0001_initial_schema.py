@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 05:21:40.171055
+Create Date: 2026-11-29 05:31:03.527747
 """
 from alembic import op
 import sqlalchemy as sa
@@ -70,6 +70,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('model_activations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=True),
+    sa.Column('model_version', sa.String(length=120), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('activated_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['activated_by'], ['users.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('model_activations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_activations_project_id'), ['project_id'], unique=False)
+
     op.create_table('project_members',
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -78,6 +92,41 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('project_id', 'user_id')
     )
+    op.create_table('pseudonym_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('placeholder', sa.String(length=80), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('encrypted_value', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('project_id', 'placeholder')
+    )
+    with op.batch_alter_table('pseudonym_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pseudonym_keys_project_id'), ['project_id'], unique=False)
+
+    op.create_table('training_runs',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('snapshot_hash', sa.String(length=80), nullable=True),
+    sa.Column('snapshot_path', sa.String(length=1024), nullable=True),
+    sa.Column('base_version', sa.String(length=120), nullable=True),
+    sa.Column('new_version', sa.String(length=120), nullable=True),
+    sa.Column('comparison', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('job_id', sa.String(length=64), nullable=True),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['requested_by'], ['users.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('training_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_training_runs_project_id'), ['project_id'], unique=False)
+
     op.create_table('transcripts',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=36), nullable=False),
@@ -154,6 +203,7 @@ def upgrade() -> None:
     sa.Column('stance_score', sa.Float(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('review_seq', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['run_id'], ['processing_runs.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['transcript_id'], ['transcripts.id'], ondelete='CASCADE'),
@@ -246,7 +296,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_transcripts_project_id'))
 
     op.drop_table('transcripts')
+    with op.batch_alter_table('training_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_training_runs_project_id'))
+
+    op.drop_table('training_runs')
+    with op.batch_alter_table('pseudonym_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pseudonym_keys_project_id'))
+
+    op.drop_table('pseudonym_keys')
     op.drop_table('project_members')
+    with op.batch_alter_table('model_activations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_model_activations_project_id'))
+
+    op.drop_table('model_activations')
     op.drop_table('projects')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))

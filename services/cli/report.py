@@ -23,7 +23,7 @@ def group_by_code(results: list[dict], codebook: Codebook) -> list[dict]:
                     if coded["id"] == code.id:
                         items.append({"quotation": quotation, "score": coded["score"], "transcript": result})
         items.sort(key=lambda item: -item["score"])
-        groups.append({"code": code, "items": items})
+        groups.append({"code": code, "quotes": items})
     return groups
 
 

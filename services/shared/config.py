@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_docx_uncompressed_bytes: int = 100 * 1024 * 1024
     max_docx_compression_ratio: float = 100.0
+    # Characters of decoded text: a two-hour interview has ~100,000; pseudonymising 1,000,000 takes ~11 s.
+    max_transcript_chars: int = 2_000_000
     # REFI-QDA imports (.qdpx/.qdc): the archive as uploaded, and what its members may unpack to in total;
     # reasons in docs/interoperability.md.
     max_qdpx_bytes: int = 200 * 1024 * 1024

@@ -128,3 +128,17 @@ class UnsafeArchiveError(InputError):
 
     code = "E142"
     http_status = 422
+
+
+class RateLimitedError(QcoderError):
+    """Too many failed attempts (logins); the message says when to try again."""
+
+    code = "E429"
+    http_status = 429
+
+
+class ConfigurationError(QcoderError):
+    """The installation is set up wrongly (a missing or unusable secret); an administrator must fix it."""
+
+    code = "E510"
+    http_status = 500

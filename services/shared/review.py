@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.shared.codebook import STANCES, Codebook
@@ -201,6 +201,10 @@ def record_decision(
 ) -> ReviewEvent:
     """Append one decision after checking it and that it was made on the latest state."""
     validate_decision(action, payload, codebook, transcript)
+    # Read the sequence number BEFORE the latest event: a decision committed in between then
+    # either shows up as a newer latest event or makes the conditional update below miss.
+    # (Reading it after the check let two decisions based on the same state both pass.)
+    seen_seq = session.scalar(select(Quotation.review_seq).where(Quotation.id == quotation.id))
     latest = session.scalar(
         select(ReviewEvent.id).where(ReviewEvent.quotation_id == quotation.id).order_by(ReviewEvent.id.desc()).limit(1)
     )
@@ -213,7 +217,7 @@ def record_decision(
         target = session.get(ReviewEvent, payload["event_id"])
         if target is None or target.quotation_id != quotation.id or target.reviewer_id != reviewer.id:
             raise InputError("You can only undo your own decisions on this quotation.")
-    _advance_review_seq(session, quotation, expected=_event_count(session, quotation.id))
+    _advance_review_seq(session, quotation, expected=seen_seq)
     event = ReviewEvent(
         transcript_id=transcript.id, quotation_id=quotation.id, reviewer_id=reviewer.id, action=action,
         payload=payload, based_on_event_id=based_on_event_id,
@@ -221,10 +225,6 @@ def record_decision(
     session.add(event)
     session.flush()
     return event
-
-
-def _event_count(session: Session, quotation_id: str) -> int:
-    return session.scalar(select(func.count()).select_from(ReviewEvent).where(ReviewEvent.quotation_id == quotation_id))
 
 
 def _advance_review_seq(session: Session, quotation: Quotation, *, expected: int) -> None:

@@ -11,14 +11,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.shared.codebook import Codebook
 from services.shared.errors import InputError
 from services.shared.quotations import resolve_code_filter
+from services.shared.review_rows import project_rows
 from services.shared.review_views import ReviewedQuotation, progress_of, review_status, reviewed_quotations
-from services.shared.tables import Quotation, Transcript
+from services.shared.tables import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +39,15 @@ class TranscriptItems:
 def project_items(session: Session, project_id: str, reviewer_id: int | None) -> list[TranscriptItems]:
     """All transcripts of a project (oldest first) with their current quotations and states.
 
-    Two queries for quotations and one for events, whatever the number of transcripts.
+    Three queries for transcripts and quotations and one for events, whatever the number of transcripts.
     """
     transcripts = list(
         session.scalars(
             select(Transcript).where(Transcript.project_id == project_id).order_by(Transcript.created_at, Transcript.id)
         )
     )
-    quotations = list(
-        session.scalars(
-            select(Quotation)
-            .join(Transcript, Transcript.id == Quotation.transcript_id)
-            .where(
-                Transcript.project_id == project_id,
-                or_(Quotation.origin == "reviewer", Quotation.run_id == Transcript.current_run_id),
-            )
-            .options(selectinload(Quotation.suggestions))
-            .order_by(Quotation.start, Quotation.end)
-        )
-    )
+    rows = project_rows(session, project_id)
+    quotations = [row for transcript in transcripts for row in rows.get(transcript.id, [])]
     grouped: dict[str, list[ReviewedQuotation]] = defaultdict(list)
     for item in reviewed_quotations(session, quotations, reviewer_id):
         grouped[item.quotation.transcript_id].append(item)

@@ -14,18 +14,31 @@ from sqlalchemy.orm import Session
 
 from services.shared.codebook import Codebook
 from services.shared.errors import ConflictError, InputError, NotFoundError
-from services.shared.quotations import current_quotations
+from services.shared.projects import project_codebook
 from services.shared.review import ReviewState, create_quotation, iso_time, record_decision, review_states
-from services.shared.tables import ProjectMember, Quotation, ReviewEvent, Sentence, Transcript, User
+from services.shared.review_rows import QuotationRow, transcript_rows
+from services.shared.tables import Project, ProjectMember, Quotation, ReviewEvent, Sentence, Transcript, User
 
 REVIEWER_VIEWS = ("me", "all")
+
+# Parsed codebooks by content hash: a stored codebook never changes, and parsing one per
+# decision was a quarter of a decision's CPU time.
+_CODEBOOKS: dict[str, Codebook] = {}
+
+
+def review_codebook(project: Project) -> Codebook:
+    """The project's codebook, parsed once per process and content hash."""
+    key = project.codebook.sha256
+    if key not in _CODEBOOKS:
+        _CODEBOOKS[key] = project_codebook(project)
+    return _CODEBOOKS[key]
 
 
 @dataclass
 class ReviewedQuotation:
     """A quotation together with its derived state in one view."""
 
-    quotation: Quotation
+    quotation: Quotation | QuotationRow
     state: ReviewState
 
     @property
@@ -64,7 +77,7 @@ def is_visible(reviewed: ReviewedQuotation) -> bool:
 
 
 def reviewed_quotations(
-    session: Session, quotations: Sequence[Quotation], reviewer_id: int | None
+    session: Session, quotations: Sequence[Quotation | QuotationRow], reviewer_id: int | None
 ) -> list[ReviewedQuotation]:
     """The visible quotations of a view with their states, in the order given."""
     states = review_states(session, quotations, reviewer_id)
@@ -122,7 +135,7 @@ def review_status(transcript: Transcript, progress: dict) -> str:
 
 def transcript_document(session: Session, transcript: Transcript, reviewer_id: int | None) -> dict:
     """Everything the document view needs for one transcript in one view."""
-    items = reviewed_quotations(session, current_quotations(session, transcript), reviewer_id)
+    items = reviewed_quotations(session, transcript_rows(session, transcript.id), reviewer_id)
     progress = progress_of(items)
     sentences = []
     if transcript.current_run_id:

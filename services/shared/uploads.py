@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from services.shared.config import Settings
+from services.shared.errors import FileTooLargeError
 from services.shared.ingest import parse_turns, read_transcript_bytes
 from services.shared.tables import Project, Transcript, Turn, User
+
+if TYPE_CHECKING:
+    from services.shared.privacy import ProjectPseudonymiser
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,17 +30,38 @@ class TranscriptMetadata:
 
 
 def build_transcript(
-    data: bytes, filename: str, settings: Settings, metadata: TranscriptMetadata | None = None
+    data: bytes,
+    filename: str,
+    settings: Settings,
+    metadata: TranscriptMetadata | None = None,
+    *,
+    pseudonymiser: ProjectPseudonymiser | None = None,
 ) -> Transcript:
     """Decode, parse and validate an upload into an unsaved Transcript with its turns.
 
-    Raises an InputError subclass for anything unusable, before anything is stored.
+    With a `pseudonymiser` (services.shared.privacy.project_pseudonymiser) names, places, dates,
+    phone numbers, e-mail addresses and organisations are replaced by placeholders first, and new
+    key entries are added to its session. Raises an InputError subclass for anything unusable,
+    before anything is stored.
     """
     metadata = metadata or TranscriptMetadata()
     decoded = read_transcript_bytes(data, filename, settings)
-    # Offsets are computed on exactly the text we store; pseudonymisation (when enabled) must
-    # therefore run before parse_turns, on `decoded.text`.
+    # Offsets are computed on exactly the text we store, so pseudonymisation runs before parse_turns.
     text = decoded.text
+    if len(text) > settings.max_transcript_chars:
+        raise FileTooLargeError(
+            f"The transcript has {len(text):,} characters; at most {settings.max_transcript_chars:,} are accepted "
+            "(a two-hour interview has about 100,000). Split it into several files and upload them separately.",
+            characters=len(text), limit_characters=settings.max_transcript_chars,
+        )
+    if pseudonymiser is not None:
+        text = pseudonymiser.pseudonymise(text).text
+        metadata = TranscriptMetadata(
+            respondent_id=pseudonymiser.pseudonymise_value(metadata.respondent_id),
+            case_name=pseudonymiser.pseudonymise_value(metadata.case_name),
+            respondent_role=pseudonymiser.pseudonymise_value(metadata.respondent_role),
+            extra_warnings=metadata.extra_warnings,
+        )
     parsed = parse_turns(text)
     front = parsed.metadata
     transcript = Transcript(
@@ -41,7 +70,7 @@ def build_transcript(
         detected_encoding=decoded.encoding,
         text=text,
         text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        pseudonymised=False,
+        pseudonymised=pseudonymiser is not None,
         respondent_id=metadata.respondent_id or front.get("respondent_id"),
         case_name=metadata.case_name or front.get("case"),
         respondent_role=metadata.respondent_role or front.get("respondent_role"),
@@ -57,6 +86,9 @@ def build_transcript(
 
 def store_transcript(session: Session, project: Project, transcript: Transcript, user: User | None) -> Transcript:
     """Add a built transcript to a project (flushes; the caller commits)."""
+    if project.pseudonymise and not transcript.pseudonymised:
+        log.warning("transcript %r is stored without pseudonymisation although project %s asks for it: "
+                    "build_transcript was called without the project's pseudonymiser", transcript.filename, project.id)
     transcript.project_id = project.id
     transcript.created_by = user.id if user else None
     session.add(transcript)

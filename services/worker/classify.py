@@ -15,11 +15,17 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from services.shared.errors import InputError
 from services.worker.features import FeatureBuilder, SentenceInputs
 
 log = logging.getLogger(__name__)
+
+# Fitting is hundreds of small logistic regressions: BLAS threads only contend with each other
+# there (several times slower on 2 cores), and one thread keeps sums in a fixed order.
+# scikit-learn's KMeans limits its BLAS threads the same way.
+FIT_BLAS_THREADS = 1
 
 # A grid rather than every distinct score: the same scores give the same thresholds on any machine.
 THRESHOLD_GRID_STEP = 0.01
@@ -106,9 +112,10 @@ class MultiLabelCalibratedClassifier(ClassifierMixin, BaseEstimator):
         """Fit one model per label on all rows, then tune thresholds on inner out-of-fold scores."""
         Y = _check_indicator(Y, X)
         self.n_labels_ = Y.shape[1]
-        self.estimators_, self.calibrated_, self.constant_proba_ = self._fit_labels(X, Y)
+        with threadpool_limits(limits=FIT_BLAS_THREADS, user_api="blas"):
+            self.estimators_, self.calibrated_, self.constant_proba_ = self._fit_labels(X, Y)
+            self.oof_proba_ = self._out_of_fold_proba(X, Y, groups)
         self.untrainable_ = [i for i in range(self.n_labels_) if Y[:, i].sum() == 0]
-        self.oof_proba_ = self._out_of_fold_proba(X, Y, groups)
         if self.oof_proba_ is None:
             self.thresholds_ = np.full(self.n_labels_, float(self.default_threshold))
         else:
@@ -195,6 +202,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if missing:
             raise InputError(f"stance labels {missing} are not among the allowed labels {list(self.classes_)}")
         base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter)
+        with threadpool_limits(limits=FIT_BLAS_THREADS, user_api="blas"):
+            self._fit_estimator(base, X, y, present, counts)
+        self.only_class_ = present[0] if len(present) == 1 else None
+        return self
+
+    def _fit_estimator(self, base: LogisticRegression, X: object, y: np.ndarray,
+                       present: np.ndarray, counts: np.ndarray) -> None:
         if len(present) < 2:
             self.estimator_ = None
             self.calibrated_ = False
@@ -208,8 +222,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                         self.calibration_cv)
             self.estimator_ = base.fit(X, y)
             self.calibrated_ = False
-        self.only_class_ = present[0] if len(present) == 1 else None
-        return self
 
     def predict_proba(self, X: object) -> np.ndarray:
         """Return (n, len(classes_)) probabilities that sum to 1 per row."""

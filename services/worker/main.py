@@ -26,6 +26,9 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         name=name,
         job_monitoring_interval=settings.worker_job_monitoring_interval,
         maintenance_interval=settings.worker_maintenance_interval,
+        # An idle worker only runs maintenance (and so finds jobs of dead workers) when its blocking
+        # dequeue times out, after worker_ttl - 15 seconds: make that the maintenance interval.
+        worker_ttl=settings.worker_maintenance_interval + 15,
     )
     log.info("worker %s listening on queue %s", worker.name, settings.queue_name)
     return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

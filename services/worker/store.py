@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from services.shared.tables import ProcessingRun, Quotation, Sentence, Suggestion, Transcript, utcnow
+from services.shared.tables import ProcessingRun, Quotation, Sentence, Suggestion, Transcript, new_id, utcnow
 from services.worker.model_store import LoadedModel
 from services.worker.pipeline import AnalysisResult
 
@@ -35,6 +35,7 @@ def store_analysis(
     transcript finds it done, writes nothing and gets None. Call inside one transaction.
     """
     run = ProcessingRun(
+        id=new_id(),  # needed before the INSERT: the status update below points at it
         transcript_id=transcript_id, model_version=model.version, data_snapshot=model.data_snapshot,
         codebook_sha256=model.codebook.sha256, embedder=embedder_id, segmenter=segmenter_label,
         job_id=job_id, stage_seconds=result.stage_seconds,

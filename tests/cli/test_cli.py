@@ -14,8 +14,9 @@ INTERVIEW = (
     "I: Hoe verloopt de samenwerking met de partners?\n"
     "R: Nou, eerlijk gezegd zitten we met dezelfde partijen aan drie verschillende overleggen. "
     "Daar wordt steeds hetzelfde besproken.\n"
-    "I: En de wethouder?\n"
-    "R: De wethouder laat zich nooit zien bij het overleg, er is weinig bestuurlijk commitment.\n"
+    "I: En de wethouder, hoe zit het met de coördinatie?\n"
+    "R: De wethouder laat zich nooit zien bij het overleg, er is weinig bestuurlijk commitment. "
+    "Eén keer per jaar, dat is het.\n"
 )
 
 

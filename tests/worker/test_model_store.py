@@ -43,8 +43,8 @@ def _fitted_model(codebook_path: Path, blocks: tuple[str, ...] = ("embedding",))
                         "neutraal", "succesfactor"] * 6)
     model = CodingModel(
         features=FeatureBuilder(blocks=blocks),
-        knelpunt_classifier=MultiLabelCalibratedClassifier(random_state=0),
-        solution_classifier=MultiLabelCalibratedClassifier(random_state=0),
+        knelpunt_classifier=MultiLabelCalibratedClassifier(threshold_cv=3, random_state=0),
+        solution_classifier=MultiLabelCalibratedClassifier(threshold_cv=3, random_state=0),
         stance_classifier=StanceClassifier(labels=STANCES, random_state=0),
         knelpunt_ids=tuple(c.id for c in codebook.knelpunten()),
         solution_ids=tuple(c.id for c in codebook.solutions()),

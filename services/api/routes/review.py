@@ -21,11 +21,13 @@ from services.api.deps import CurrentUser, RedisDep, SessionDep
 from services.api.routes.transcripts import load_transcript
 from services.shared.codebook import STANCES
 from services.shared.errors import NotFoundError
-from services.shared.projects import READ_ROLES, REVIEW_ROLES, Role, authorise, member_role, project_codebook
+from services.shared.projects import READ_ROLES, REVIEW_ROLES, Role, authorise, member_role
 from services.shared.review import ACTIONS
+from services.shared.review_agreement import reviewer_agreement
 from services.shared.review_queue import code_counts, code_quotations, project_overview, review_queue
 from services.shared.review_views import (
-    add_quotation, decide, event_log, event_view, resolve_reviewer, single_quotation, transcript_document,
+    add_quotation, decide, event_log, event_view, resolve_reviewer, review_codebook, single_quotation,
+    transcript_document,
 )
 from services.shared.tables import Quotation, Transcript, User
 
@@ -213,7 +215,7 @@ def create_review_quotation(
     transcript = load_transcript(session, transcript_id, user, REVIEW_ROLES)
     quotation, event = add_quotation(
         session, transcript=transcript, reviewer=user, start=body.start, end=body.end, codes=body.codes,
-        stance=body.stance, codebook=project_codebook(transcript.project),
+        stance=body.stance, codebook=review_codebook(transcript.project),
     )
     session.commit()  # commit before answering: the client's next decision is based on this event
     reviewer_id = resolve_reviewer(session, transcript.project_id, user, reviewer)
@@ -246,7 +248,7 @@ def post_decision(
     quotation, transcript = _load_quotation(session, quotation_id, user, REVIEW_ROLES)
     event = decide(
         session, quotation=quotation, transcript=transcript, reviewer=user, action=body.action, payload=body.payload,
-        based_on_event_id=body.based_on_event_id, codebook=project_codebook(transcript.project),
+        based_on_event_id=body.based_on_event_id, codebook=review_codebook(transcript.project),
     )
     session.commit()  # commit before answering: the client's next decision is based on this event
     reviewer_id = resolve_reviewer(session, transcript.project_id, user, reviewer)
@@ -298,7 +300,7 @@ def get_code_counts(
     """The code manager: suggested, open, confirmed and rejected quotations per code."""
     project = authorise(session, project_id, user, READ_ROLES)
     reviewer_id = resolve_reviewer(session, project.id, user, reviewer)
-    return code_counts(session, project.id, project_codebook(project), reviewer_id, transcript_id)
+    return code_counts(session, project.id, review_codebook(project), reviewer_id, transcript_id)
 
 
 @router.get("/projects/{project_id}/review/codes/{code}/quotations", response_model=list[CodeQuotationOut])
@@ -314,5 +316,21 @@ def get_code_quotations(
     project = authorise(session, project_id, user, READ_ROLES)
     reviewer_id = resolve_reviewer(session, project.id, user, reviewer)
     return code_quotations(
-        session, project.id, project_codebook(project), code, reviewer_id, include_rejected=include_rejected
+        session, project.id, review_codebook(project), code, reviewer_id, include_rejected=include_rejected
     )
+
+
+@router.get("/projects/{project_id}/review/agreement")
+def get_agreement(
+    project_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    a: Annotated[int, Query(description="user id of one reviewer")],
+    b: Annotated[int, Query(description="user id of the other reviewer")],
+) -> dict:
+    """How far two reviewers who reviewed independently agree: per quotation (kept or rejected)
+    and per (quotation, code), as observed agreement and Cohen's kappa."""
+    project = authorise(session, project_id, user, READ_ROLES)
+    first = resolve_reviewer(session, project.id, user, str(a))
+    second = resolve_reviewer(session, project.id, user, str(b))
+    return reviewer_agreement(session, project.id, first, second)

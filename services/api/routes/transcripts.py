@@ -12,6 +12,7 @@ from sqlalchemy import select
 from services.api.deps import CurrentUser, RedisDep, SessionDep, SettingsDep
 from services.api.schemas import JobStatusOut, QuotationOut, TranscriptOut, TranscriptTextOut
 from services.shared.errors import FileTooLargeError, InputError, NotFoundError, TransientError
+from services.shared.privacy import project_pseudonymiser
 from services.shared.projects import READ_ROLES, UPLOAD_ROLES, authorise, project_codebook
 from services.shared.queue import enqueue_transcript
 from services.shared.quotations import QuotationFilter, list_quotations
@@ -92,11 +93,13 @@ async def upload_transcripts(
     if not files:
         raise InputError("Attach at least one file in the form field 'files'.")
     metadata = TranscriptMetadata(respondent_id=respondent_id, case_name=case_name, respondent_role=respondent_role)
+    pseudonymiser = project_pseudonymiser(session, project, settings)  # None when the project does not ask
     built = []
     for upload in files:
         data = await _read_bounded(upload, settings.max_upload_bytes)
         try:
-            built.append(build_transcript(data, upload.filename or "upload.txt", settings, metadata))
+            built.append(build_transcript(data, upload.filename or "upload.txt", settings, metadata,
+                                          pseudonymiser=pseudonymiser))
         except InputError as exc:
             exc.details.setdefault("filename", upload.filename)
             raise

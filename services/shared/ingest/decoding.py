@@ -23,12 +23,23 @@ from services.shared.errors import (
     UnsupportedFormatError,
 )
 from services.shared.ingest.docx import extract_docx_text
+from services.shared.ingest.language import language_warnings
+from services.shared.ingest.odt import extract_odt_text
+from services.shared.ingest.pdf import extract_pdf_text
+from services.shared.ingest.rtf import extract_rtf_text
+from services.shared.ingest.subtitles import subtitles_to_text
 
 logger = logging.getLogger(__name__)
 
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 DOCX_EXTENSIONS = (".docx",)
-ACCEPTED_FORMATS = "plain text (.txt, .md, UTF-8 preferred) or Word (.docx)"
+# Further formats, each read by its own module (subtitles.py, odt.py, rtf.py, pdf.py): extension -> format.
+DOCUMENT_FORMATS = {".vtt": "vtt", ".srt": "srt", ".odt": "odt", ".rtf": "rtf", ".pdf": "pdf"}
+# What each of those formats starts with; a file that does not is named wrongly.
+_DOCUMENT_SIGNATURES = {"odt": (b"PK\x03\x04", "an OpenDocument text"), "rtf": (b"{\\rtf", "a Rich Text file"),
+                        "pdf": (b"%PDF", "a PDF document")}
+ACCEPTED_FORMATS = ("plain text (.txt, .md, UTF-8 preferred), Word (.docx), OpenDocument (.odt), Rich Text (.rtf), "
+                    "a text-based PDF (.pdf) or subtitles (.vtt, .srt)")
 SAVE_AS_HINT = "Save the file as UTF-8 text (.txt) or as a Word document (.docx) and upload it again."
 
 # Magic numbers of formats people upload by mistake; prefix -> human name.
@@ -89,7 +100,7 @@ class DecodedText:
 
     text: str
     encoding: str
-    source_format: str  # "text" | "docx"
+    source_format: str  # "text" | "docx" | "vtt" | "srt" | "odt" | "rtf" | "pdf"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -108,6 +119,8 @@ def read_transcript_bytes(data: bytes, filename: str, settings: Settings) -> Dec
         decoded = _read_docx(data, settings)
     elif extension in TEXT_EXTENSIONS:
         decoded = _read_text(data)
+    elif extension in DOCUMENT_FORMATS:
+        decoded = _read_document(data, DOCUMENT_FORMATS[extension], settings)
     elif extension == "":
         # No extension to go by: the magic bytes decide.
         decoded = _read_docx(data, settings) if data.startswith(b"PK\x03\x04") else _read_text(data)
@@ -122,6 +135,7 @@ def read_transcript_bytes(data: bytes, filename: str, settings: Settings) -> Dec
             "The file contains no text (only spaces or empty lines). "
             "Check that you chose the right file and upload it again."
         )
+    decoded.warnings.extend(language_warnings(decoded.text))
     return decoded
 
 
@@ -133,6 +147,28 @@ def normalise_newlines(text: str) -> str:
 def _read_docx(data: bytes, settings: Settings) -> DecodedText:
     text, xml_encoding = extract_docx_text(data, settings)
     return DecodedText(text=text, encoding=xml_encoding, source_format="docx", warnings=[])
+
+
+def _read_document(data: bytes, kind: str, settings: Settings) -> DecodedText:
+    """Subtitles, .odt, .rtf or .pdf, each through its own reader."""
+    signature = _DOCUMENT_SIGNATURES.get(kind)
+    if signature is not None and not data.lstrip()[:8].startswith(signature[0]):
+        raise UnsupportedFormatError(
+            f"This file is named .{kind} but is not {signature[1]}; upload {ACCEPTED_FORMATS}. {SAVE_AS_HINT}",
+            extension=f".{kind}",
+        )
+    if kind in ("vtt", "srt"):
+        decoded = _read_text(data)
+        text, warnings = subtitles_to_text(normalise_newlines(decoded.text), kind)
+        return DecodedText(text=text, encoding=decoded.encoding, source_format=kind,
+                           warnings=[*decoded.warnings, *warnings])
+    if kind == "odt":
+        return DecodedText(text=extract_odt_text(data, settings), encoding="utf-8", source_format="odt")
+    if kind == "rtf":
+        text, codepage = extract_rtf_text(data)
+        return DecodedText(text=text, encoding=codepage, source_format="rtf")
+    text, warnings = extract_pdf_text(data)
+    return DecodedText(text=text, encoding="pdf-text", source_format="pdf", warnings=warnings)
 
 
 def _read_text(data: bytes) -> DecodedText:
@@ -279,7 +315,7 @@ def _refuse_known_binary(data: bytes) -> None:
     if kind is None:
         if data.lstrip()[:5] == b"{\\rtf":
             raise UnsupportedFormatError(
-                f"This is a Rich Text (.rtf) file; upload {ACCEPTED_FORMATS}. {SAVE_AS_HINT}",
+                "This is a Rich Text file, not plain text; rename it to end in .rtf and upload it again.",
                 detected="rtf",
             )
         return

@@ -30,9 +30,10 @@ _NAME_PARTICLES = frozenset({"van", "de", "der", "den", "het", "ten", "ter", "te
 
 @dataclass
 class Cue:
-    """One subtitle cue: start time in seconds, the speaker if named, and its text."""
+    """One subtitle cue: start and end time in seconds, the speaker if named, and its text."""
 
     start: float
+    end: float
     speaker: str | None
     text: str
 
@@ -94,7 +95,8 @@ def _cue(lines: list[str]) -> Cue | None:
     timing_index = next((i for i, line in enumerate(lines[:3]) if _TIMING.match(line)), None)
     if timing_index is None:
         return None
-    start = _seconds(_TIMING.match(lines[timing_index])["start"])
+    timing = _TIMING.match(lines[timing_index])
+    start, end = _seconds(timing["start"]), _seconds(timing["end"])
     payload = "\n".join(lines[timing_index + 1:]).strip()
     if not payload:
         return None
@@ -110,7 +112,7 @@ def _cue(lines: list[str]) -> Cue | None:
             speaker, payload = prefix["name"].strip(), prefix["text"].strip()
     if not payload:
         return None
-    return Cue(start=start, speaker=_clean_name(speaker) if speaker else None, text=payload)
+    return Cue(start=start, end=end, speaker=_clean_name(speaker) if speaker else None, text=payload)
 
 
 def _looks_like_name(candidate: str) -> bool:
@@ -146,10 +148,10 @@ def _paragraphs(cues: list[Cue]) -> list[str]:
     paragraphs: list[list[str]] = []
     previous = None
     for cue in cues:
-        if previous is None or cue.start - previous >= PARAGRAPH_PAUSE_SECONDS and paragraphs[-1][-1][-1:] in ".?!":
+        if previous is None or cue.start - previous >= PARAGRAPH_PAUSE_SECONDS:
             paragraphs.append([])
         paragraphs[-1].append(cue.text)
-        previous = cue.start
+        previous = cue.end
     return [" ".join(p) for p in paragraphs]
 
 

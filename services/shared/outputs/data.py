@@ -71,13 +71,12 @@ class ProjectCodings:
         """Only the quotations people confirmed."""
         return [q for q in self.quotations if q.confirmed]
 
+    def __post_init__(self) -> None:
+        self._transcripts = {t.id: t for t in self.transcripts}
+
     def transcript(self, transcript_id: str) -> Transcript:
         """The transcript with this id."""
         return self._transcripts[transcript_id]
-
-    @property
-    def _transcripts(self) -> dict[str, Transcript]:
-        return {t.id: t for t in self.transcripts}
 
     def respondent(self, transcript_id: str) -> str:
         """The respondent id of a transcript, or its file name when it has none."""
@@ -124,7 +123,8 @@ def project_codings(
                 continue
             coded.append(item)
             user_ids.update(uid for uid in [item.decided_by, *(m.reviewer_id for m in item.memos)] if uid)
-    coded.sort(key=lambda q: ([t.id for t in transcripts].index(q.transcript_id), q.start, q.end, q.quotation_id))
+    order = {t.id: index for index, t in enumerate(transcripts)}
+    coded.sort(key=lambda q: (order[q.transcript_id], q.start, q.end, q.quotation_id))
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     return ProjectCodings(project=project, codebook=codebook, transcripts=transcripts, quotations=coded, users=users)
 

@@ -89,3 +89,24 @@ mooi fijn prima goed top zeker precies klopt juist leuk super helder duidelijk e
 natuurlijk kijk nou tja oké oke ja nee dank bedankt hoor zo gezellig heerlijk lekker jammer raar gek
 vreemd sterk knap wauw joh zeg hè he ha hallo dag doei daag welkom gefeliciteerd sorry pardon
 """.split())
+
+# Dutch function words (articles, pronouns, conjunctions, prepositions, common adverbs): capitalised
+# only because they open a sentence, never a name.
+FUNCTION_WORDS = frozenset("""
+de het een den der des dit dat deze die zo zulke zulk welke welk wie wat waar wanneer waarom hoe hoeveel
+ik jij je u hij zij ze wij we jullie men mij me mijn jouw jou uw zijn haar hun hen ons onze er hier daar
+en of maar want dus omdat doordat als toen terwijl hoewel zodat tenzij indien nadat voordat zodra sinds
+in op aan bij met van voor na naar uit over onder boven tussen door om tot tegen zonder tijdens volgens
+vanaf vanuit binnen buiten langs rond achter naast behalve ondanks
+niet geen wel ook nog al alleen toch juist even eens weer nu dan straks later eerst daarna daarom
+daarnaast verder bovendien ten eerste tweede derde eigenlijk gewoon misschien waarschijnlijk wellicht
+soms vaak altijd nooit meestal iedereen niemand iemand alles niets iets elke ieder alle beide veel weinig
+meer minder heel erg best vrij zeer echt zelf zelfs dezelfde hetzelfde andere ander sommige
+is was zijn waren wordt worden werd werden heeft hebben had hadden kan kunnen kon konden moet moeten
+moest zal zullen zou zouden wil willen wilde mag mogen mocht gaat gaan ging komt komen kwam doet doen
+deed zegt zeggen zei zie zien zag weet weten wist denk denken dacht vind vinden vond krijg krijgen
+laat laten liet staat staan stond zit zitten zat hoop hoopt
+ja nee nou tja oké oke goh jeetje hm hmm eh ehm uh uhm ah oh o nah
+kortom enfin trouwens overigens immers namelijk bijvoorbeeld inderdaad natuurlijk uiteindelijk tenslotte
+anyway sowieso zeg kijk luister stel
+""".split())

@@ -20,6 +20,8 @@ _PARTICLE = r"(?:van|de|der|den|het|ten|ter|'t|’t|'s|’s|la|le|du|da|di|del|d
 _NAME_SEQUENCE = re.compile(rf"(?<![\w@.\-]){_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,3}}{_CAP}){{0,5}}(?![\w@])")
 _WORD_BEFORE = re.compile(r"([\w.'’]+)[ \t]+$")
 _TWO_WORDS_BEFORE = re.compile(r"([\w.'’]+)[ \t]+([\w'’]+)[ \t]+$")
+# How far back the words before a name are looked for (characters).
+CONTEXT_CHARS = 80
 _HOUSE_NUMBER = re.compile(r"[ \t]+\d{1,4}(?:[ \t]?[a-zA-Z](?![\w]))?(?!\d)")
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -41,12 +43,10 @@ _FRONT_MATTER_NAME = re.compile(rf"^[ \t]*(?:interviewer|interviewster|onderzoek
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    """Dutch function words (spaCy's list): a sentence-initial one is never a name."""
-    from spacy.lang.nl.stop_words import STOP_WORDS
-
+    """Words that are never names when they open a sentence or a speaker label."""
     from services.shared.ingest.turns import FIXED_LABELS, NOT_NAMES
 
-    return frozenset(STOP_WORDS) | lists.COMMON_SENTENCE_OPENERS | NOT_NAMES | frozenset(FIXED_LABELS)
+    return lists.FUNCTION_WORDS | lists.COMMON_SENTENCE_OPENERS | NOT_NAMES | frozenset(FIXED_LABELS)
 
 
 def sentence_initial(text: str, position: int) -> bool:
@@ -103,9 +103,10 @@ class RuleRecogniser:
         """Decide whether a run of capitalised words is a name, and of which kind."""
         tokens = text[start:end].split()
         initial = sentence_initial(text, start)
-        before = _WORD_BEFORE.search(text, 0, start)
+        window = max(0, start - CONTEXT_CHARS)  # searching from 0 would make the rules quadratic
+        before = _WORD_BEFORE.search(text, window, start)
         previous = before.group(1).casefold() if before else ""
-        two = _TWO_WORDS_BEFORE.search(text, 0, start)
+        two = _TWO_WORDS_BEFORE.search(text, window, start)
         if tokens[0] in lists.ORGANISATION_NAME_HEADS:
             return Entity(start, end, "organisatie") if len(tokens) > 1 else None
         if initial:
@@ -124,6 +125,9 @@ class RuleRecogniser:
 
     def _sentence_initial(self, text: str, start: int, end: int, tokens: list[str]) -> Entity | None:
         """A capitalised run at a sentence start: drop an ordinary opening word, then decide."""
+        if tokens[0].casefold() in lists.PERSON_TITLES and len(tokens) > 1:  # "Mevrouw Oudshoorn belde."
+            name = _NAME_SEQUENCE.search(text, start + len(tokens[0]), end)
+            return Entity(name.start(), name.end(), "persoon") if name else None
         if tokens[0].casefold() in _stop_words():
             rest = _NAME_SEQUENCE.search(text, start + len(tokens[0]), end)
             segments = _name_segments(text, rest.start(), rest.end()) if rest else []

@@ -207,8 +207,8 @@ class _Builder:
             return
         if not code.codable:
             return  # a folder of another tool: its codes take it as their category (below)
-        color = self._color(code)
         if meta and meta.get("id") and meta.get("kind") in KINDS:
+            color = self._color(code)
             item = {"guid": code.guid, "id": self._unique(meta["id"]), "kind": meta["kind"], "name": code.name,
                     "description": text or code.name, "color": color}
             for key in ("number", "category", "marker", "group", "addresses", "indicators"):
@@ -220,8 +220,10 @@ class _Builder:
             return
         name, category_id = self._foreign_category(code)
         kind = self._kind(code)
-        item = {"guid": code.guid, "id": None, "kind": kind, "name": name or code.guid, "color": color,
+        item = {"guid": code.guid, "id": None, "kind": kind, "name": name or code.guid,
                 "description": text or f"Geïmporteerde code '{self._path(code)}'.", "category": category_id}
+        if _color6(code.color) or not self.categories[category_id].get("color"):
+            item["color"] = self._color(code)  # otherwise the code takes its category's colour
         if kind == "oplossing":
             item["addresses"] = []
         self.codes.append(item)
@@ -253,7 +255,9 @@ class _Builder:
         return cat_id
 
     def _kind(self, code: QdaCode) -> str:
-        for key in (code.guid, self._path(code), code.name):
+        path = self._path(code)
+        keys = [code.guid, path, code.name, path.replace("::", "/"), code.name.rpartition("::")[2].strip()]
+        for key in keys:
             if key.casefold() in self.mapping:
                 return self.mapping[key.casefold()]
         return self.kind_sets.get(code.guid, "knelpunt")

@@ -7,6 +7,7 @@ ids (guids.py) and nothing depends on the export time, so exporting twice gives 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 
@@ -30,6 +31,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _P = f"{{{PROJECT_NS}}}"
 _C = f"{{{CODEBOOK_NS}}}"
 VARIABLES = (("Respondent", "respondent_id"), ("Casus", "case_name"), ("Rol", "respondent_role"))
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def export_qdpx(session: Session, project: Project, *, machine: str = "omit", min_confidence: float = 0.0) -> bytes:
@@ -87,7 +89,7 @@ class _ProjectWriter:
 
     def document(self) -> bytes:
         project = self.c.project
-        root = etree.Element(f"{_P}Project", nsmap={None: PROJECT_NS}, name=project.name, origin=ORIGIN)
+        root = etree.Element(f"{_P}Project", nsmap={None: PROJECT_NS}, name=xml_text(project.name), origin=ORIGIN)
         if project.created_by is not None:
             root.set("creatingUserGUID", self.user(project.created_by))
         root.set("creationDateTime", _time(project.created_at))
@@ -104,9 +106,9 @@ class _ProjectWriter:
         self._notes(root)
         self._sets(root, groups)
         if project.description.strip():
-            etree.SubElement(root, f"{_P}Description").text = project.description
+            etree.SubElement(root, f"{_P}Description").text = xml_text(project.description)
         for guid, (name, user_id) in sorted(self.users.items(), key=lambda item: (item[1][1], item[0])):
-            etree.SubElement(users, f"{_P}User", guid=guid, name=name, id=user_id)
+            etree.SubElement(users, f"{_P}User", guid=guid, name=xml_text(name), id=xml_text(user_id))
         if len(users) == 0:
             root.remove(users)
         return _serialise(root)
@@ -131,7 +133,8 @@ class _ProjectWriter:
             return
         cases = etree.SubElement(root, f"{_P}Cases")
         for case in named:
-            element = etree.SubElement(cases, f"{_P}Case", guid=guids.case_guid(self.c.project.id, case), name=case)
+            element = etree.SubElement(cases, f"{_P}Case", guid=guids.case_guid(self.c.project.id, case),
+                                       name=xml_text(case))
             _variable_value(element, guids.variable_guid(self.c.project.id, "Casus"), case)
             for transcript in self.c.transcripts:
                 if transcript.case_name == case:
@@ -141,7 +144,7 @@ class _ProjectWriter:
         file_name = f"{guids.text_file_guid(transcript.id, transcript.text_sha256)}.txt"
         self.files[file_name] = transcript.text.encode("utf-8")
         element = etree.SubElement(sources, f"{_P}TextSource", guid=guids.source_guid(transcript.id),
-                                   name=transcript.filename, plainTextPath=f"internal://{file_name}")
+                                   name=xml_text(transcript.filename), plainTextPath=f"internal://{file_name}")
         if transcript.created_by is not None:
             element.set("creatingUser", self.user(transcript.created_by))
         element.set("creationDateTime", _time(transcript.created_at))
@@ -167,7 +170,7 @@ class _ProjectWriter:
             name=_excerpt(quotation.text), startPosition=str(quotation.start), endPosition=str(quotation.end),
             creatingUser=user, creationDateTime=_time(moment))
         if description:
-            etree.SubElement(element, f"{_P}Description").text = description
+            etree.SubElement(element, f"{_P}Description").text = xml_text(description)
         for code_id in quotation.codes:
             coding = etree.SubElement(element, f"{_P}Coding", guid=guids.coding_guid(quotation.quotation_id, code_id,
                                                                                         user),
@@ -182,9 +185,10 @@ class _ProjectWriter:
             return
         notes = etree.SubElement(root, f"{_P}Notes")
         for guid, quotation, memo in self.notes:
-            element = etree.SubElement(notes, f"{_P}Note", guid=guid, name=f"Memo bij '{_excerpt(quotation.text, 40)}'",
+            name = f"Memo bij '{_excerpt(quotation.text, 40)}'"
+            element = etree.SubElement(notes, f"{_P}Note", guid=guid, name=name,
                                        creatingUser=self.user(memo.reviewer_id), creationDateTime=_time(memo.at))
-            etree.SubElement(element, f"{_P}PlainTextContent").text = memo.text
+            etree.SubElement(element, f"{_P}PlainTextContent").text = xml_text(memo.text)
 
     def _sets(self, root: etree._Element, groups: list[CodeGroup]) -> None:
         sets = etree.SubElement(root, f"{_P}Sets")
@@ -196,38 +200,43 @@ class _ProjectWriter:
             members = [t for t in self.c.transcripts if (t.case_name or None) == case]
             if not members:
                 continue
-            element = _set(sets, CodeGroup(guids.document_set_guid(self.c.project.id, case), f"Casus: {case}", "", []),
-                           _P)
+            group = CodeGroup(guids.document_set_guid(self.c.project.id, case), f"Casus: {case}", "", [])
+            element = _set(sets, group, _P)
             for transcript in members:
                 etree.SubElement(element, f"{_P}MemberSource", targetGUID=guids.source_guid(transcript.id))
 
 
+def xml_text(value: str | None) -> str:
+    """The string without characters XML 1.0 cannot hold (control characters other than tab and newlines)."""
+    return _XML_INVALID.sub("", value or "")
+
+
 def _codes(parent: etree._Element, nodes: list[CodeNode], ns: str) -> None:
     for node in nodes:
-        element = etree.SubElement(parent, f"{ns}Code", guid=node.guid, name=node.name,
+        element = etree.SubElement(parent, f"{ns}Code", guid=node.guid, name=xml_text(node.name),
                                    isCodable="true" if node.codable else "false")
         if node.color:
             element.set("color", node.color)
         if node.description:
-            etree.SubElement(element, f"{ns}Description").text = node.description
+            etree.SubElement(element, f"{ns}Description").text = xml_text(node.description)
         _codes(element, node.children, ns)
 
 
 def _set(parent: etree._Element, group: CodeGroup, ns: str) -> etree._Element:
-    element = etree.SubElement(parent, f"{ns}Set", guid=group.guid, name=group.name)
+    element = etree.SubElement(parent, f"{ns}Set", guid=group.guid, name=xml_text(group.name))
     if group.description:
-        etree.SubElement(element, f"{ns}Description").text = group.description
+        etree.SubElement(element, f"{ns}Description").text = xml_text(group.description)
     return element
 
 
 def _variable_value(parent: etree._Element, variable: str, value: str) -> None:
     element = etree.SubElement(parent, f"{_P}VariableValue")
     etree.SubElement(element, f"{_P}VariableRef", targetGUID=variable)
-    etree.SubElement(element, f"{_P}TextValue").text = value
+    etree.SubElement(element, f"{_P}TextValue").text = xml_text(value)
 
 
 def _excerpt(text: str, limit: int = SELECTION_NAME_CHARS) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(xml_text(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 

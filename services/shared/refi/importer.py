@@ -72,7 +72,7 @@ def import_qdpx(
     project = _new_project(session, qda, codebook, owner, filename, name)
     importer = _Importer(session, qda, project, codebook, code_ids, owner, settings)
     importer.run()
-    return importer.report(filename)
+    return importer.report()
 
 
 def import_qdc(
@@ -116,6 +116,9 @@ class _Importer:
         memo_links = self._memo_links()
         for source in self.qda.sources:
             transcript = self._transcript(source)
+            if transcript is None:
+                self.skipped += sum(len(s.codings) for s in source.selections)
+                continue
             self.transcripts += 1
             mapping = choose_mapping(source.text, source.selections)
             if mapping.scheme != STANDARD:
@@ -128,7 +131,7 @@ class _Importer:
             self.note(f"{self.skipped_model} coding(s) by qcoder model users (unreviewed machine suggestions) were "
                       "not imported: only people's codings become labelled data")
 
-    def report(self, filename: str) -> ImportReport:
+    def report(self) -> ImportReport:
         return ImportReport(
             project_id=self.project.id, project_name=self.project.name, codebook_sha256=self.codebook.sha256,
             codes=len(self.codebook.codes), transcripts=self.transcripts, quotations=self.quotations,
@@ -170,14 +173,14 @@ class _Importer:
         return TranscriptMetadata(respondent_id=values.get("respondent_id"), case_name=values.get("case_name"),
                                   respondent_role=values.get("respondent_role"))
 
-    def _transcript(self, source: QdaSource) -> Transcript:
+    def _transcript(self, source: QdaSource) -> Transcript | None:
         stem = PurePath(source.name).stem or source.guid
         try:
             transcript = build_transcript(source.text.encode("utf-8"), f"{stem}.txt", self.settings,
                                           self._attributes(source))
         except InputError as exc:
-            raise QdaExchangeError(f"Source {source.name!r} cannot be imported: {exc.message}",
-                                   source=source.name) from exc
+            self.note(f"source {source.name!r} skipped with its {len(source.selections)} selection(s): {exc.message}")
+            return None
         if transcript.text != normalised_text(source.text):
             raise QdaExchangeError(f"Source {source.name!r} changed while it was read, so its codings cannot be "
                                    "placed; report this as a bug.", source=source.name)
@@ -216,6 +219,10 @@ class _Importer:
         text, meta = split_trailer(selection.description)
         stance = meta.get("stance") if meta else None
         memos = [self.qda.notes[guid] for guid in [*selection.note_refs, *linked_notes] if guid in self.qda.notes]
+        if not by_user:
+            self.note("selections without an importable coding were skipped, with their comments and memos "
+                      "(a qcoder quotation needs at least one code)")
+            return
         first = True
         for user_guid, codes in by_user.items():
             reviewer = self._user(user_guid)

@@ -65,7 +65,8 @@ def read_qdpx(data: bytes, settings: Settings) -> QdaProject:
         root = parse_xml(archive.read(qde_name), f"The project file {qde_name!r}")
         _check_root(root, "Project", PROJECT_NS, reading)
         sources = _SourceFiles(archive, root_folder, reading)
-        project = QdaProject(name=root.get("name") or posixpath.basename(qde_name)[:-4], origin=root.get("origin") or "")
+        project = QdaProject(name=root.get("name") or posixpath.basename(qde_name)[:-4],
+                             origin=root.get("origin") or "")
         _read_project(root, project, sources, reading, settings)
     finally:
         archive.close()

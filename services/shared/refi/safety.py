@@ -9,7 +9,7 @@ import io
 import re
 import stat
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -34,7 +34,6 @@ class SafeArchive:
 
     archive: zipfile.ZipFile
     names: list[str]
-    deviations: list[str] = field(default_factory=list)
 
     def read(self, name: str) -> bytes:
         """Read one member, never more than its checked declared size."""

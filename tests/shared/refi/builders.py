@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from services.shared.accounts import create_user
 from services.shared.codebook import load_codebook
 from services.shared.config import Settings
 from services.shared.db import Database
@@ -13,8 +12,6 @@ from services.shared.projects import Role, create_project, project_codebook, set
 from services.shared.review import create_quotation, record_decision
 from services.shared.tables import ProcessingRun, Project, Quotation, Suggestion, Transcript, User
 from services.shared.uploads import TranscriptMetadata, build_transcript, store_transcript
-
-PASSWORD = "correct horse battery staple"
 
 # Accented letters, an emoji (outside the BMP), Windows line endings and tabs: offsets must survive all of them.
 TRANSCRIPT_X1 = (
@@ -107,11 +104,18 @@ def decide(session: Session, project: Project, quotation: Quotation, reviewer: U
                     payload=payload or {}, based_on_event_id=latest, codebook=project_codebook(project))
 
 
+def user(session: Session, username: str) -> User:
+    """A user without a usable password (hashing one is slow, and these tests never log in)."""
+    row = User(username=username, password_hash="!test-user")
+    session.add(row)
+    session.flush()
+    return row
+
+
 def seed_project(db: Database, settings: Settings) -> Seeded:
     """Two cases, two transcripts, confirmed codings by two reviewers, a memo, and machine suggestions."""
     with db.transaction() as session:
-        admin = create_user(session, "anna", PASSWORD)
-        reviewer = create_user(session, "bram", PASSWORD)
+        admin, reviewer = user(session, "anna"), user(session, "bram")
         project = create_project(session, name="LZW test", owner=admin, codebook=load_codebook(settings.codebook_path),
                                  pseudonymise=False)
         set_member(session, project, reviewer, Role.reviewer)

@@ -25,7 +25,7 @@ function showLogin(message) {
     event.preventDefault();
     try {
       await login(form.username.value, form.password.value);
-      S.me = await get("/auth/me");
+      S.me = await meAfterLogin();
       await route();
     } catch (err) {
       error.textContent = err.message;
@@ -33,6 +33,21 @@ function showLogin(message) {
   });
   view().replaceChildren(form);
   form.username.focus();
+}
+
+// The API can answer the login before its transaction is committed (the session dependency of
+// services/api/deps.py commits after the response is sent), so the first request with the new
+// token may not find it yet. Retry that one request briefly instead of showing "log in again".
+async function meAfterLogin() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await get("/auth/me");
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401 || attempt > 5) throw err;
+      console.warn(`new token not yet known to the API (attempt ${attempt}); retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 function showWho() {
@@ -62,9 +77,13 @@ function listKeys(rows, extra = () => false) {
   const focus = (i) => {
     index = Math.max(0, Math.min(i, rows.length - 1));
     rows.forEach((r, j) => r.classList.toggle("active", j === index));
-    if (rows[index]) rows[index].scrollIntoView({ block: "nearest" });
+    if (rows[index]) {
+      rows[index].scrollIntoView({ block: "nearest" });
+      S.focusedRow = rows[index].dataset.href;
+    }
   };
-  if (rows.length) focus(0);
+  // Keep the focused row when the list is redrawn (the overview refreshes while transcripts process).
+  if (rows.length) focus(Math.max(0, rows.findIndex((r) => r.dataset.href === S.focusedRow)));
   return (event) => {
     if (event.key === "j" || event.key === "ArrowDown") focus(index + 1);
     else if (event.key === "k" || event.key === "ArrowUp") focus(index - 1);

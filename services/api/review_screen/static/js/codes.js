@@ -2,7 +2,7 @@
 // project, quoted with the respondent id the way the thesis' chapter 4 quotes its respondents.
 import { get, query } from "./api.js";
 import { showHelp } from "./dialogs.js";
-import { S, el, kbd, projectInfo, setCrumbs, setToolbar } from "./state.js";
+import { S, el, fill, kbd, projectInfo, setCrumbs, setToolbar } from "./state.js";
 
 const OUTCOME_TEXT = { open: "open", confirmed: "confirmed", rejected: "rejected" };
 
@@ -32,7 +32,7 @@ export async function showCodeManager(projectId, selectedCode) {
     for (const c of group.codes) {
       const row = el("tr", { class: "row code", "data-code": c.id, tabindex: "-1" },
         el("td", {}, el("span", { class: "swatch", style: `background:${c.color}` }),
-          el("span", { text: c.number ? `${c.number}. ${c.name}` : c.name }), el("span", { class: "code-id", text: c.id })),
+          el("span", { text: c.number ? `${c.number}. ${c.name}` : c.name, title: c.id })),
         number(c.suggested), number(c.open), number(c.confirmed), number(c.rejected), number(c.respondents));
       row.addEventListener("click", () => choose(rows.indexOf(row), true));
       rows.push(row);
@@ -40,14 +40,14 @@ export async function showCodeManager(projectId, selectedCode) {
     }
   }
   const table = el("table", { class: "codes-table", id: "code-table" },
-    el("thead", {}, el("tr", {}, ["Code", "Suggested", "Open", "Confirmed", "Rejected", "Respondents"].map((h) => el("th", { text: h })))),
+    el("thead", {}, el("tr", {}, ["Code", "Suggested", "Open", "Confirmed", "Rejected", "Resp."].map((h) => el("th", { text: h, title: h === "Resp." ? "Respondents with a quotation of this code" : null })))),
     body);
   const detail = el("section", { class: "code-detail", id: "code-quotations" });
   const totals = counts.reduce((t, c) => ({ suggested: t.suggested + c.suggested, confirmed: t.confirmed + c.confirmed,
     rejected: t.rejected + c.rejected, open: t.open + c.open }), { suggested: 0, confirmed: 0, rejected: 0, open: 0 });
   document.getElementById("view").replaceChildren(el("div", { class: "codemanager" },
     el("section", { class: "code-list" }, el("h1", { text: "Code manager" }),
-      el("p", { class: "muted", text: `${totals.suggested} codes suggested by the model · ${totals.confirmed} confirmed · ${totals.rejected} rejected · ${totals.open} open` }),
+      el("p", { class: "muted", text: `${totals.suggested} code suggestions by the model · ${totals.confirmed} confirmed · ${totals.rejected} rejected · ${totals.open} open` }),
       table),
     detail));
 
@@ -74,8 +74,12 @@ export async function showCodeManager(projectId, selectedCode) {
   };
 }
 
+let latestRequest = 0;
+
 async function showQuotations(projectId, code, detail, info) {
+  const request = ++latestRequest;
   const items = await get(`/projects/${projectId}/review/codes/${encodeURIComponent(code.id)}/quotations${query({ reviewer: S.reviewerView, include_rejected: true })}`);
+  if (request !== latestRequest) return; // the reviewer moved on to another code meanwhile
   history.replaceState(null, "", `#/p/${projectId}/codes/${code.id}`);
   const heading = el("h2", {}, el("span", { class: "swatch", style: `background:${code.color}` }),
     `${code.number ? code.number + ". " : ""}${code.name}`);
@@ -85,7 +89,7 @@ async function showQuotations(projectId, code, detail, info) {
     location.hash = S.lastTranscript ? `#/t/${S.lastTranscript}` : `#/p/${projectId}`;
   } }, "Filter the document by this code ", kbd("f")));
   if (!items.length) {
-    detail.replaceChildren(heading, description, el("p", { class: "muted", text: "No quotation with this code yet." }));
+    fill(detail, heading, description, el("p", { class: "muted", text: "No quotation with this code yet." }));
     return;
   }
   const list = el("ol", { class: "quote-list" });
@@ -103,7 +107,13 @@ async function showQuotations(projectId, code, detail, info) {
       el("span", { class: `badge st-${item.outcome}`, text: OUTCOME_TEXT[item.outcome] }),
       item.score !== null ? el("span", { class: "muted", text: ` ${item.score.toFixed(2)}` }) : el("span", { class: "muted", text: " reviewer" })));
   }
-  detail.replaceChildren(heading, description, filter,
-    el("p", { class: "muted", text: `${items.length} quotations from ${new Set(items.map((i) => i.respondent_id || i.transcript_id)).size} respondents` }),
+  fill(detail, heading, description, filter,
+    el("p", { class: "muted", text: countText(items) }),
     list);
+}
+
+function countText(items) {
+  const respondents = new Set(items.map((i) => i.respondent_id || i.transcript_id)).size;
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return `${plural(items.length, "quotation")} from ${plural(respondents, "respondent")}`;
 }

@@ -156,9 +156,12 @@ export function renderMargin(margin, doc, view, extents, onPick) {
     mark.className = "status";
     mark.textContent = STATUS_MARK[q.status] || "•";
     label.appendChild(mark);
+    const chips = document.createElement("span");
+    chips.className = "chips";
     const codeIds = q.codes.length ? q.codes : q.rejected_codes;
-    for (const id of codeIds) label.appendChild(codeChip(id, view.codes, scoreOf(q, id), q.status === "rejected"));
-    if (!codeIds.length) label.appendChild(document.createTextNode("(no code)"));
+    for (const id of codeIds) chips.appendChild(codeChip(id, view.codes, scoreOf(q, id), q.status === "rejected"));
+    if (!codeIds.length) chips.appendChild(document.createTextNode("(no code)"));
+    label.appendChild(chips);
     if (q.comments.length) {
       const memo = document.createElement("span");
       memo.className = "memo-mark";

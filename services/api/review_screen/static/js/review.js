@@ -4,7 +4,7 @@ import { decideAction, createFromSpan, undoLast } from "./decisions.js";
 import { STANCE_LABELS, showHelp } from "./dialogs.js";
 import { codeChip, matchesFilter, renderHandles, renderMargin, renderText, scoreOf } from "./document.js";
 import { Boundaries, offsetFromPoint, selectionOffsets } from "./spans.js";
-import { S, el, kbd, progressBar, projectInfo, setCrumbs, setToolbar, toast } from "./state.js";
+import { S, el, fill, kbd, progressBar, projectInfo, setCrumbs, setToolbar, toast } from "./state.js";
 
 // The one review view on the page; rebuilt when a transcript is opened.
 const R = { doc: null, info: null, currentId: null, preview: null, spanMode: null, queue: null, bounds: null };
@@ -31,7 +31,13 @@ export async function showTranscript(transcriptId, quotationId) {
   render();
   select(wanted ? wanted.id : first ? first.id : null);
   S.keys = onKey;
-  if (doc.transcript.status !== "done") toast(`This transcript is ${doc.transcript.status}; there is nothing to review yet.`, "warn");
+  if (doc.transcript.status === "queued" || doc.transcript.status === "processing") {
+    toast(`This transcript is ${doc.transcript.status}; it opens for review when it is ready.`, "warn");
+    const hash = location.hash;
+    setTimeout(() => { if (location.hash === hash) showTranscript(transcriptId, null); }, 3000);
+  } else if (doc.transcript.status === "failed") {
+    toast(`Processing failed: ${doc.transcript.error_message || "unknown reason"}`, "error");
+  }
 }
 
 function buildLayout() {
@@ -100,7 +106,7 @@ function renderSide() {
   const q = current();
   if (R.spanMode) {
     const span = R.preview;
-    ui.side.replaceChildren(el("div", { class: "span-help" },
+    fill(ui.side, el("div", { class: "span-help" },
       el("h2", { text: R.spanMode === "new" ? "New quotation" : "Adjust span" }),
       el("blockquote", { id: "preview-text", text: R.doc.text.slice(span.start, span.end) }),
       el("p", {}, kbd("←"), kbd("→"), " end by word · ", kbd("Shift"), "+", kbd("←"), kbd("→"), " start by word"),
@@ -128,7 +134,7 @@ function renderSide() {
   const machine = q.machine;
   const memos = q.comments.map((c) => el("li", {}, el("p", { text: c.text }),
     el("span", { class: "muted", text: `${userName(c.reviewer_id)} · ${new Date(c.at).toLocaleString()}` })));
-  ui.side.replaceChildren(
+  fill(ui.side,
     el("div", { class: "q-head" },
       el("span", { class: "muted", text: `Quotation ${position || "–"} / ${list.length}` }),
       el("span", { class: `badge st-${q.status}`, id: "q-status", text: q.status }),

@@ -52,6 +52,12 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Replace the children of `node`, skipping null and false (left by optional parts).
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
 export function kbd(keys) {
   return el("kbd", { text: keys });
 }
@@ -68,14 +74,14 @@ export function toast(message, kind = "info") {
 
 export function setCrumbs(items) {
   const nav = document.getElementById("crumbs");
-  nav.replaceChildren(...items.flatMap((item, i) => [
+  fill(nav, ...items.flatMap((item, i) => [
     i ? el("span", { class: "sep", text: "›" }) : null,
     item.href ? el("a", { href: item.href, text: item.label }) : el("span", { text: item.label }),
   ]));
 }
 
 export function setToolbar(...nodes) {
-  document.getElementById("toolbar").replaceChildren(...nodes);
+  fill(document.getElementById("toolbar"), ...nodes);
 }
 
 // The project with its codebook, fetched once per page load.

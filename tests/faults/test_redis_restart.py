@@ -1,0 +1,38 @@
+"""Redis crashes and comes back while transcripts are uploaded and processed: each upload is processed
+exactly once (jobs persist in Redis's append-only file; uploads made while it was down are queued by
+the recovery sweep) and no review decision is lost."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.faults.harness import FaultCluster
+from tests.faults.servers import wait_until
+
+
+@pytest.mark.slow
+def test_redis_restart_loses_no_upload_and_no_decision(cluster: FaultCluster) -> None:
+    project_id = cluster.new_project()
+    acknowledged = [tid for n in range(2) for tid in cluster.upload_until_acknowledged(project_id, n)]
+    cluster.wait_until_processed(project_id, timeout=120)
+    quotation = cluster.quotation_ids(project_id)[0]
+    memos = [(quotation, "voor de storing")]
+    cluster.comment_until_recorded(*memos[0])
+
+    acknowledged += [tid for n in range(2, 6) for tid in cluster.upload_until_acknowledged(project_id, n)]
+    wait_until(lambda: cluster.statuses(project_id)["processing"], timeout=60, interval=0.05,
+               message="a job to be running")
+    cluster.redis.stop(hard=True)
+    outcomes = [cluster.upload(project_id, n) for n in range(6, 9)]  # while Redis is down
+    acknowledged += [tid for ids, _ in outcomes for tid in ids]
+    assert any(outcome == "stored, queue unreachable" for _, outcome in outcomes), outcomes
+    memos.append((quotation, "tijdens de storing"))
+    cluster.comment_until_recorded(*memos[-1])  # decisions do not need Redis
+    time.sleep(3)
+    cluster.redis.start()
+
+    acknowledged += [tid for n in range(9, 11) for tid in cluster.upload_until_acknowledged(project_id, n)]
+    cluster.wait_until_processed(project_id, timeout=240)
+    cluster.assert_processed_exactly_once(project_id, acknowledged)
+    cluster.assert_memos_recorded_once(memos)

@@ -41,7 +41,8 @@ def get_redis(request: Request) -> Redis:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: commit before the response is sent, so a client never acts on uncommitted work.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 
 

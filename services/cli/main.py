@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from services.cli.learning import register_learning_commands
 from services.cli.outputs import register_output_commands
 from services.shared.config import get_settings
 from services.shared.errors import QcoderError
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("train", help="train a model version from a labelled-data snapshot (qcoder train --help)")
 
     register_output_commands(commands)  # export-qdpx, export-qdc, import-qdpx, output
+    register_learning_commands(commands)  # retrain, models, promote, rollback
 
     upgrade = commands.add_parser("db-upgrade", help="create or migrate the database schema")
     upgrade.set_defaults(func=_cmd_db_upgrade)

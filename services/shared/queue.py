@@ -37,3 +37,21 @@ def enqueue_transcript(settings: Settings, connection: Redis, transcript_id: str
         description=f"process transcript {transcript_id}",
     )
     return job_id
+
+
+RETRAIN_MODEL = "services.worker.retrain.retrain_model"
+
+
+def enqueue_training(settings: Settings, connection: Redis, training_run_id: str) -> str:
+    """Enqueue a retraining job by dotted name; returns the job id (not retried: a failed run is recorded)."""
+    job_id = f"training-{training_run_id}"
+    make_queue(settings, connection).enqueue(
+        RETRAIN_MODEL,
+        training_run_id,
+        job_id=job_id,
+        job_timeout=settings.job_timeout_seconds,
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        description=f"retrain model for training run {training_run_id}",
+    )
+    return job_id

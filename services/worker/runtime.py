@@ -6,6 +6,7 @@ import os
 
 from services.shared.config import Settings, get_settings
 from services.shared.db import Database
+from services.shared.registry import activated_version
 from services.worker.embed import CachedEmbedder, SqlEmbeddingCache, build_embedder
 from services.worker.model_store import LoadedModel, load_model, read_active_version
 from services.worker.segment import Segmenter, build_segmenter
@@ -32,14 +33,19 @@ class WorkerRuntime:
             self._database_pid = os.getpid()
         return self._database
 
-    def resolve_version(self, requested: str | None = None) -> str:
-        """The model version to use: the request, the settings, or models/ACTIVE (read on every call
-        so that promoting a version needs no restart)."""
-        return requested or self.settings.model_version or read_active_version(self.settings.models_dir)
+    def resolve_version(self, requested: str | None = None, project_id: str | None = None) -> str:
+        """The model version to use: the request, the registry's promotion for the project or the
+        installation, the settings, or models/ACTIVE (read on every call so that promoting or rolling
+        back a version needs no restart)."""
+        if requested:
+            return requested
+        with self.database.sessions() as session:
+            promoted = activated_version(session, project_id)
+        return promoted or self.settings.model_version or read_active_version(self.settings.models_dir)
 
-    def model(self, version: str | None = None) -> LoadedModel:
+    def model(self, version: str | None = None, project_id: str | None = None) -> LoadedModel:
         """Load a model version once per process."""
-        resolved = self.resolve_version(version)
+        resolved = self.resolve_version(version, project_id)
         if resolved not in self._models:
             log.info("loading model version %s", resolved)
             self._models[resolved] = load_model(self.settings.models_dir, resolved)

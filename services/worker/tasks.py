@@ -53,12 +53,13 @@ def run_transcript(
                 log.info("transcript %s is already processed; nothing to do", transcript_id)
                 return {"transcript_id": transcript_id, "status": "done", "skipped": True}
             requested_version = transcript.project.model_version
+            project_id = transcript.project_id
             text = transcript.text
             turns = list(transcript.turns)
             session.expunge_all()
         report("parse", 5)
 
-        model = runtime.model(requested_version)
+        model = runtime.model(requested_version, project_id)
         embedder = runtime.embedder_for(model)
         result = analyse(text, turns, segmenter=runtime.segmenter, embedder=embedder, model=model, progress=report)
         with database.transaction() as session:

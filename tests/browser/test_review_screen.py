@@ -15,7 +15,6 @@ from services.api.app import create_app
 from services.shared.config import REPO_ROOT
 from tests.api.helpers import ADMIN_PASSWORD, prepare_database
 from tests.browser.live_server import LiveServer
-from tests.support import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -83,17 +82,10 @@ def _process(settings, transcript_id: str) -> None:  # noqa: ANN001
 
 
 def _login(api: httpx.Client, username: str) -> dict[str, str]:
-    """Log in through the API; returns the Authorization header once the token is usable.
-
-    The API may answer before the token's transaction is committed (services/api/deps.py commits
-    after sending the response), so wait until the token is known instead of racing it.
-    """
+    """Log in through the API; returns the Authorization header."""
     response = api.post("/api/v1/auth/token", data={"username": username, "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
-    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    wait_for(lambda: api.get("/api/v1/auth/me", headers=headers).status_code == 200, timeout=10,
-             message="the new token to be usable")
-    return headers
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture

@@ -15,7 +15,13 @@ from services.shared.config import REPO_ROOT
 from services.shared.errors import LabelledDataError
 from services.shared.labelled_data import write_manifest
 from services.worker.model_store import META_FILE, REPORT_FILE, load_model
-from services.worker.train import default_version_name, grouped_folds, main, train_model_version
+from services.worker.train import (
+    codebook_examples,
+    default_version_name,
+    grouped_folds,
+    main,
+    train_model_version,
+)
 
 TINY_CODEBOOK = """\
 key: tiny
@@ -193,12 +199,30 @@ def test_train_grouped_folds_never_test_on_handwritten_or_training_case(training
 
     codebook = load_codebook(training_setup["codebook"])
     data = build_training_data(load_snapshot(training_setup["snapshot"]).examples, codebook, HashingEmbedder())
+    n_codebook_rows = len(codebook_examples(codebook))
+    assert n_codebook_rows > 0 and len(data.ids) == 120 + n_codebook_rows
     folds = grouped_folds(data)
     assert [case for case, _, _ in folds] == ["E", "X", "Y"]
     for case, train, test in folds:
         assert set(data.cases[test]) == {case}
         assert case not in set(data.cases[train])
-        assert data.handwritten[train].sum() == 30 and not data.handwritten[test].any()
+        assert data.handwritten[train].sum() == 30 + n_codebook_rows and not data.handwritten[test].any()
+
+
+def test_train_codebook_examples_carry_their_codes(training_setup: dict) -> None:
+    from services.shared.codebook import load_codebook
+
+    codebook = load_codebook(training_setup["codebook"])
+    examples = codebook_examples(codebook)
+    by_code = {}
+    for example in examples:
+        by_code.setdefault(example.id.rsplit("-", 1)[0], []).append(example)
+    assert set(by_code) == {f"codebook-{c.id}" for c in (*codebook.knelpunten(), *codebook.solutions())}
+    schaal = by_code["codebook-KP01"]
+    assert {e.text for e in schaal} == {"Schaal", "regio lokaal schaal gemeenten"}
+    assert all(e.knelpunten == (1,) and e.stance == "knelpunt" and e.case == "handwritten" for e in schaal)
+    praat = by_code["codebook-OPL-PRAAT"]
+    assert all(e.solutions == ("OPL-PRAAT",) and e.knelpunten == (2,) and e.stance == "oplossing" for e in praat)
 
 
 def test_train_refuses_snapshot_that_does_not_validate(tmp_path: Path) -> None:

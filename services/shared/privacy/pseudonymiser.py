@@ -80,21 +80,17 @@ def lock_project_key(session: Session, project_id: str) -> None:
     session.execute(update(Project).where(Project.id == project_id).values(pseudonymise=Project.pseudonymise))
 
 
-class ProjectPseudonymiser:
-    """Replaces identifying details in a project's texts; new key entries go into the session."""
+class TextPseudonymiser:
+    """Replaces identifying details in texts, numbering placeholders in one table."""
 
-    def __init__(self, session: Session, project_id: str, recogniser: Recogniser, cipher: KeyCipher) -> None:
-        lock_project_key(session, project_id)
-        self.session = session
-        self.project_id = project_id
+    def __init__(self, recogniser: Recogniser, table: PlaceholderTable | None = None) -> None:
         self.recogniser = recogniser
-        self.cipher = cipher
-        self.table = PlaceholderTable(load_key(session, project_id, cipher))
+        self.table = table if table is not None else PlaceholderTable([])
         self._known: KnownValuesRecogniser | None = None
         self._known_size = -1
 
     def pseudonymise(self, text: str) -> PseudonymisedText:
-        """Replace every recognised detail, and every value the project's key already holds."""
+        """Replace every recognised detail, and every value the table already holds."""
         entities = resolve_overlaps(self.recogniser.find(text) + self._known_values().find(text), text)
         # A name found once is replaced wherever it occurs, also where the recognisers missed it
         # (a first name opening a sentence, "Femke" after "Femke Jansen").
@@ -118,18 +114,27 @@ class ProjectPseudonymiser:
             return value
         return self.pseudonymise(value).text
 
-    def add_value(self, value: str, kind: str) -> KeyEntry:
-        """The key entry for a value marked by hand (made and stored when new)."""
-        entry = self.table.entry_for(value, kind)
-        self._store_new_entries()
-        return entry
-
     def _known_values(self) -> KnownValuesRecogniser:
         entries = self.table.entries()
         if self._known is None or self._known_size != len(entries):
             self._known = KnownValuesRecogniser((e.value, e.kind) for e in entries)
             self._known_size = len(entries)
         return self._known
+
+    def _store_new_entries(self) -> None:
+        """Keep nothing: a table of this pseudonymiser only lives in memory."""
+        self.table.new_entries.clear()
+
+
+class ProjectPseudonymiser(TextPseudonymiser):
+    """Pseudonymises a project's texts; its key is read from and new entries added to the session."""
+
+    def __init__(self, session: Session, project_id: str, recogniser: Recogniser, cipher: KeyCipher) -> None:
+        lock_project_key(session, project_id)
+        super().__init__(recogniser, PlaceholderTable(load_key(session, project_id, cipher)))
+        self.session = session
+        self.project_id = project_id
+        self.cipher = cipher
 
     def _store_new_entries(self) -> None:
         for entry in self.table.new_entries:

@@ -92,11 +92,12 @@ class RuleRecogniser:
         labels = [m for m in _LABEL_LINE.finditer(text) if m["name"].split()[0].casefold() not in stop
                   and not any(ch.isdigit() for ch in m["name"])]
         counts = Counter(m["name"] for m in labels)
-        declared = {m["name"] for m in _FRONT_MATTER_NAME.finditer(text) if m["name"].casefold() not in stop}
+        front_end = _front_matter_end(text)
+        declared_matches = [m for m in _FRONT_MATTER_NAME.finditer(text, 0, front_end) if m["name"].casefold() not in stop]
+        declared = {m["name"] for m in declared_matches}
         found = [Entity(m.start("name"), m.end("name"), "persoon") for m in labels
                  if counts[m["name"]] >= 2 or m["name"] in declared]
-        found += [Entity(m.start("name"), m.end("name"), "persoon") for m in _FRONT_MATTER_NAME.finditer(text)
-                  if m["name"] in declared]
+        found += [Entity(m.start("name"), m.end("name"), "persoon") for m in declared_matches]
         return found
 
     def _classify(self, text: str, start: int, end: int) -> Entity | None:
@@ -139,6 +140,16 @@ class RuleRecogniser:
         if len(tokens) >= 2 and not street:
             return Entity(start, end, _kind_by_shape(tokens, default="persoon"))
         return None
+
+
+def _front_matter_end(text: str) -> int:
+    """Where a leading '---' block ends (0 without one): only there is 'interviewer: Anna' metadata."""
+    stripped = text.lstrip()
+    if not stripped.startswith("---"):
+        return 0
+    start = len(text) - len(stripped)
+    closing = text.find("\n---", start + 3)
+    return closing if closing != -1 else 0
 
 
 def _kind_by_shape(tokens: list[str], *, default: str) -> str:

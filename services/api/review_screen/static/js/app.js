@@ -25,7 +25,7 @@ function showLogin(message) {
     event.preventDefault();
     try {
       await login(form.username.value, form.password.value);
-      S.me = await meAfterLogin();
+      S.me = await get("/auth/me");
       await route();
     } catch (err) {
       error.textContent = err.message;
@@ -33,21 +33,6 @@ function showLogin(message) {
   });
   view().replaceChildren(form);
   form.username.focus();
-}
-
-// The API can answer the login before its transaction is committed (the session dependency of
-// services/api/deps.py commits after the response is sent), so the first request with the new
-// token may not find it yet. Retry that one request briefly instead of showing "log in again".
-async function meAfterLogin() {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await get("/auth/me");
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401 || attempt > 5) throw err;
-      console.warn(`new token not yet known to the API (attempt ${attempt}); retrying`);
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
 }
 
 function showWho() {

@@ -9,22 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from services.shared.agreement import cohen_kappa
 from services.shared.errors import InputError
 from services.shared.review_queue import project_items
-
-
-def cohen_kappa(pairs: list[tuple[bool, bool]]) -> float | None:
-    """Cohen's kappa of two raters' binary decisions; None when chance agreement is total."""
-    n = len(pairs)
-    if n == 0:
-        return None
-    observed = sum(a == b for a, b in pairs) / n
-    yes_a = sum(a for a, _ in pairs) / n
-    yes_b = sum(b for _, b in pairs) / n
-    expected = yes_a * yes_b + (1 - yes_a) * (1 - yes_b)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1 - expected)
 
 
 def reviewer_agreement(session: Session, project_id: str, reviewer_a: int, reviewer_b: int) -> dict:

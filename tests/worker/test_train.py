@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.shared.codebook import load_codebook
 from services.shared.config import REPO_ROOT
 from services.shared.errors import LabelledDataError
-from services.shared.labelled_data import write_manifest
+from services.shared.labelled_data import load_snapshot, write_manifest
 from services.worker.model_store import META_FILE, REPORT_FILE, load_model
 from services.worker.train import (
+    build_training_data,
     codebook_examples,
     default_version_name,
     grouped_folds,
@@ -193,10 +195,6 @@ def test_train_default_version_name_and_activation(training_setup: dict) -> None
 
 
 def test_train_grouped_folds_never_test_on_handwritten_or_training_case(training_setup: dict) -> None:
-    from services.shared.codebook import load_codebook
-    from services.shared.labelled_data import load_snapshot
-    from services.worker.train import build_training_data
-
     codebook = load_codebook(training_setup["codebook"])
     data = build_training_data(load_snapshot(training_setup["snapshot"]).examples, codebook, HashingEmbedder())
     n_codebook_rows = len(codebook_examples(codebook))
@@ -210,8 +208,6 @@ def test_train_grouped_folds_never_test_on_handwritten_or_training_case(training
 
 
 def test_train_codebook_examples_carry_their_codes(training_setup: dict) -> None:
-    from services.shared.codebook import load_codebook
-
     codebook = load_codebook(training_setup["codebook"])
     examples = codebook_examples(codebook)
     by_code = {}

@@ -79,7 +79,7 @@ def _enqueue(settings, redis, session, transcripts: list[Transcript]) -> None:  
 @router.post("/projects/{project_id}/transcripts", response_model=list[TranscriptOut], status_code=202)
 async def upload_transcripts(
     project_id: str,
-    files: Annotated[list[UploadFile], File(description="Plain text (.txt) or .docx transcripts")],
+    files: Annotated[list[UploadFile], File(description="Transcripts: .txt, .docx, .odt, .rtf, text-based .pdf, .vtt or .srt")],
     session: SessionDep,
     settings: SettingsDep,
     redis: RedisDep,
@@ -93,15 +93,17 @@ async def upload_transcripts(
     if not files:
         raise InputError("Attach at least one file in the form field 'files'.")
     metadata = TranscriptMetadata(respondent_id=respondent_id, case_name=case_name, respondent_role=respondent_role)
+    # Every file is read before the database work starts: pseudonymising locks the project's key
+    # until the commit, and waiting for an upload while holding it would stall other requests.
+    received = [(upload.filename, await _read_bounded(upload, settings.max_upload_bytes)) for upload in files]
     pseudonymiser = project_pseudonymiser(session, project, settings)  # None when the project does not ask
     built = []
-    for upload in files:
-        data = await _read_bounded(upload, settings.max_upload_bytes)
+    for filename, data in received:
         try:
-            built.append(build_transcript(data, upload.filename or "upload.txt", settings, metadata,
+            built.append(build_transcript(data, filename or "upload.txt", settings, metadata,
                                           pseudonymiser=pseudonymiser))
         except InputError as exc:
-            exc.details.setdefault("filename", upload.filename)
+            exc.details.setdefault("filename", filename)
             raise
     stored = [store_transcript(session, project, transcript, user) for transcript in built]
     session.commit()

@@ -91,7 +91,10 @@ class TextPseudonymiser:
 
     def pseudonymise(self, text: str) -> PseudonymisedText:
         """Replace every recognised detail, and every value the table already holds."""
-        entities = resolve_overlaps(self.recogniser.find(text) + self._known_values().find(text), text)
+        entities = self.recogniser.find(text) + self._known_values().find(text)
+        if self._prepare_table():  # values added meanwhile (by another upload) are searched for too
+            entities += self._known_values().find(text)
+        entities = resolve_overlaps(entities, text)
         # A name found once is replaced wherever it occurs, also where the recognisers missed it
         # (a first name opening a sentence, "Femke" after "Femke Jansen").
         found = KnownValuesRecogniser(_propagated_values(text, entities))
@@ -121,20 +124,39 @@ class TextPseudonymiser:
             self._known_size = len(entries)
         return self._known
 
+    def _prepare_table(self) -> bool:
+        """Make the table current before placeholders are handed out; True when it changed."""
+        return False
+
     def _store_new_entries(self) -> None:
         """Keep nothing: a table of this pseudonymiser only lives in memory."""
         self.table.new_entries.clear()
 
 
 class ProjectPseudonymiser(TextPseudonymiser):
-    """Pseudonymises a project's texts; its key is read from and new entries added to the session."""
+    """Pseudonymises a project's texts; its key is read from and new entries added to the session.
+
+    The slow part (recognising) runs before the project's key is locked; the lock is taken, and
+    the key read again, only when the first placeholders are handed out, and held until the
+    caller's transaction ends. Callers must not wait for anything else (another request, an upload
+    still arriving) between pseudonymising and committing.
+    """
 
     def __init__(self, session: Session, project_id: str, recogniser: Recogniser, cipher: KeyCipher) -> None:
-        lock_project_key(session, project_id)
         super().__init__(recogniser, PlaceholderTable(load_key(session, project_id, cipher)))
         self.session = session
         self.project_id = project_id
         self.cipher = cipher
+        self._locked = False
+
+    def _prepare_table(self) -> bool:
+        if self._locked:
+            return False
+        lock_project_key(self.session, self.project_id)
+        self._locked = True
+        before = len(self.table.entries())
+        self.table = PlaceholderTable(load_key(self.session, self.project_id, self.cipher))
+        return len(self.table.entries()) != before
 
     def _store_new_entries(self) -> None:
         for entry in self.table.new_entries:

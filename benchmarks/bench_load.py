@@ -155,8 +155,10 @@ def print_server_errors(folder: Path) -> None:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
         starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
         if starts:
-            print(f"last server exception in {log.name}:")
-            print("\n".join(lines[starts[-1]:starts[-1] + 60]))
+            end = next((i for i in range(starts[-1] + 1, len(lines)) if lines[i].startswith("INFO:")), len(lines))
+            ours = [line for line in lines[starts[-1]:end] if "/services/" in line or not line.startswith("  ")]
+            print(f"last server exception in {log.name} (qcoder frames only):")
+            print("\n".join(ours[-30:]))
 
 
 def run(args: argparse.Namespace, api: ApiServer, reviewers: list[str], recorder: Recorder) -> dict:

@@ -17,7 +17,6 @@ import re
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from services.shared.config import REPO_ROOT, get_settings
 from services.shared.privacy.pseudonymiser import TextPseudonymiser

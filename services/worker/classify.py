@@ -158,7 +158,11 @@ class MultiLabelCalibratedClassifier(ClassifierMixin, BaseEstimator):
     def _out_of_fold_proba(self, X: object, Y: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
         n = Y.shape[0]
         oof = np.zeros(Y.shape, dtype=float)
-        if groups is not None and len(np.unique(groups)) >= self.threshold_cv:
+        if groups is not None and len(np.unique(groups)) < self.threshold_cv:
+            log.warning("%d groups for %d threshold folds: the folds ignore the groups",
+                        len(np.unique(groups)), self.threshold_cv)
+            groups = None
+        if groups is not None:
             splits = GroupKFold(self.threshold_cv, shuffle=True, random_state=self.random_state).split(X, Y, groups)
         elif n >= self.threshold_cv:
             splits = KFold(self.threshold_cv, shuffle=True, random_state=self.random_state).split(X)

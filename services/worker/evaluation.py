@@ -75,12 +75,16 @@ def stance_scores(gold: np.ndarray, proba: np.ndarray, labels: Sequence[str]) ->
 
 def zero_shot_predictions(embeddings: np.ndarray, code_vectors: np.ndarray) -> np.ndarray:
     """One-hot of the code whose description embedding is nearest (cosine) to each sentence."""
+    if code_vectors.shape[0] == 0:
+        return np.zeros((embeddings.shape[0], 0), dtype=int)
     nearest = np.argmax(embeddings @ code_vectors.T, axis=1)
     return np.eye(code_vectors.shape[0], dtype=int)[nearest]
 
 
 def majority_predictions(train_Y: np.ndarray, n_rows: int) -> np.ndarray:
     """One-hot of the training fold's most frequent code, for every row."""
+    if train_Y.shape[1] == 0:
+        return np.zeros((n_rows, 0), dtype=int)
     return np.tile(np.eye(train_Y.shape[1], dtype=int)[np.argmax(train_Y.sum(axis=0))], (n_rows, 1))
 
 
@@ -135,7 +139,8 @@ def evaluate_folds(
                          "solution_micro_f1": sol["micro_f1"], "solution_macro_f1": sol["macro_f1"]}
     summary["majority"]["stance_accuracy"] = _ratio(int((majority_stance[tests] == data.stances[tests]).sum()), len(tests))
     return {
-        "scheme": "grouped cross-validation by case: each real case held out in turn; handwritten examples only train",
+        "scheme": "grouped cross-validation by case: each real case held out in turn; "
+                  "handwritten examples and codebook descriptions only train",
         "n_evaluated": int(len(tests)),
         "folds": per_fold,
         "knelpunten": knelpunten,
@@ -158,7 +163,7 @@ def render_report(meta: dict, codebook: Codebook) -> str:
         f"- Codebook: `{meta['codebook']['key']}` {meta['codebook']['version']} (sha256 {meta['codebook']['sha256'][:12]}…)",
         f"- Embedder: {meta['embedder']['name']} (`{meta['embedder']['model_id']}`, {meta['embedder']['dim']} dims)",
         f"- Features: {', '.join(meta['feature_set'])}; seed {meta['seed']}",
-        f"- Code version: {meta['code_version']}",
+        f"- Code version: {_code_version(meta['code_version'])}",
         "", "## Evaluation", "", ev["scheme"] + f"; {ev['n_evaluated']} held-out examples.", "",
         "| | knelpunt micro F1 | knelpunt macro F1 | solution micro F1 | solution macro F1 | stance accuracy |",
         "|---|---|---|---|---|---|",
@@ -176,7 +181,9 @@ def render_report(meta: dict, codebook: Codebook) -> str:
     ]
     lines += [f"| {f['held_out']} | {f['n_train']} | {f['n_test']} | {f['knelpunt_micro_f1']:.3f} "
               f"| {f['knelpunt_macro_f1']:.3f} | {f['stance_accuracy']:.3f} |" for f in ev["folds"]]
-    lines += ["", "### Knelpunten", "", "| code | name | precision | recall | F1 | support | threshold |",
+    lines += ["", "### Knelpunten", "", "Thresholds are those of the shipped model (tuned on out-of-fold scores of all "
+              "training rows); each held-out fold used its own.", "",
+              "| code | name | precision | recall | F1 | support | threshold |",
               "|---|---|---|---|---|---|---|"]
     for code in codebook.knelpunten():
         s = kp["per_code"][code.id]
@@ -194,6 +201,12 @@ def render_report(meta: dict, codebook: Codebook) -> str:
     untrainable = meta.get("untrainable_codes") or []
     lines += ["", "Codes without training examples (probability always 0): " + (", ".join(untrainable) or "none") + ".", ""]
     return "\n".join(lines)
+
+
+def _code_version(version: dict) -> str:
+    if version.get("git_commit"):
+        return f"git {version['git_commit'][:12]}" + (" with uncommitted changes" if version.get("dirty") else "")
+    return f"package {version.get('package_version')} (no git commit)"
 
 
 def _ratio(numerator: int, denominator: int) -> float:

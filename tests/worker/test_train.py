@@ -169,7 +169,9 @@ def test_train_writes_all_metadata_fields(training_setup: dict) -> None:
     assert meta["hyperparameters"]["threshold_cv"] == 3 and meta["seed"] == 13
     assert set(meta["thresholds"]) == {"KP01", "KP02", "KP03", "KP04", "OPL-REGIO", "OPL-PRAAT", "OPL-LEEG"}
     assert all(0.2 <= t <= 0.9 for t in meta["thresholds"].values())
-    assert "OPL-LEEG" in meta["untrainable_codes"]
+    # OPL-LEEG has no labelled example, but its codebook description trains it.
+    assert meta["untrainable_codes"] == []
+    assert meta["examples"]["codebook_examples"] == len(codebook_examples(load_codebook(training_setup["codebook"])))
     evaluation = meta["evaluation"]
     assert [f["held_out"] for f in evaluation["folds"]] == ["E", "X", "Y"]
     assert evaluation["n_evaluated"] == 90  # the handwritten 30 are never evaluated
@@ -216,7 +218,8 @@ def test_train_codebook_examples_carry_their_codes(training_setup: dict) -> None
     assert set(by_code) == {f"codebook-{c.id}" for c in (*codebook.knelpunten(), *codebook.solutions())}
     schaal = by_code["codebook-KP01"]
     assert {e.text for e in schaal} == {"Schaal", "regio lokaal schaal gemeenten"}
-    assert all(e.knelpunten == (1,) and e.stance == "knelpunt" and e.case == "handwritten" for e in schaal)
+    assert all(e.knelpunten == (1,) and e.stance == "knelpunt" and e.case == "codebook" for e in schaal)
+    assert all(e.source.kind == "handwritten" for e in examples)
     praat = by_code["codebook-OPL-PRAAT"]
     assert all(e.solutions == ("OPL-PRAAT",) and e.knelpunten == (2,) and e.stance == "oplossing" for e in praat)
 
@@ -230,6 +233,20 @@ def test_train_refuses_snapshot_that_does_not_validate(tmp_path: Path) -> None:
     with pytest.raises(LabelledDataError, match="knelpunt number 9"):
         train_model_version(snapshot, write_tiny_codebook(tmp_path), tmp_path / "models", "test-hashing",
                             embedder=HashingEmbedder())
+
+
+def test_train_main_reports_a_domain_error_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    snapshot = write_synthetic_snapshot(tmp_path / "bad-v1")
+    part = snapshot / "parts" / "y.jsonl"
+    record = json.loads(part.read_text(encoding="utf-8").splitlines()[0])
+    record["solutions"] = ["OPL-BESTAAT-NIET"]
+    part.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    exit_code = main(["--data", str(snapshot), "--codebook", str(write_tiny_codebook(tmp_path)),
+                      "--models-dir", str(tmp_path / "models")])
+    assert exit_code == 2
+    error = capsys.readouterr().err
+    assert "E120" in error and "OPL-BESTAAT-NIET" in error
+    assert not (tmp_path / "models").exists()
 
 
 @pytest.mark.slow

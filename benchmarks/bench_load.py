@@ -141,11 +141,17 @@ def main() -> None:
             report["api peak memory (MB)"] = peak_rss_mb(api.process.pid)
             report["workers peak memory, both (MB)"] = watch.peak
         finally:
+            crashed = api.process is None or api.process.poll() is not None
             workers.stop_all()
             api.kill()
             redis.stop(hard=True)
-            if sum(recorder.errors.values()):
+            if crashed or sum(recorder.errors.values()):
                 print_server_errors(folder)
+                kept = Path(tempfile.gettempdir()) / "qcoder-bench-load-logs"
+                kept.mkdir(exist_ok=True)
+                for log in folder.glob("*.log"):
+                    (kept / log.name).write_bytes(log.read_bytes())
+                print(f"server logs kept in {kept}")
     print_report(args, report, recorder)
 
 
@@ -186,8 +192,11 @@ def run(args: argparse.Namespace, api: ApiServer, reviewers: list[str], recorder
         uploads.submit(upload, number)
 
     def done_count() -> int:
-        listed = client.get(f"/api/v1/projects/{project['id']}/transcripts", headers=tokens["owner"]).json()
-        return sum(1 for t in listed if t["status"] in ("done", "failed"))
+        listed = recorder.call("status", lambda: client.get(f"/api/v1/projects/{project['id']}/transcripts",
+                                                            headers=tokens["owner"]))
+        if listed is None or listed.status_code != 200:
+            return -1
+        return sum(1 for t in listed.json() if t["status"] in ("done", "failed"))
 
     wait_until(lambda: done_count() >= min(20, args.transcripts), timeout=args.timeout, interval=1,
                message="the first transcripts to be processed")
@@ -246,7 +255,7 @@ def print_report(args: argparse.Namespace, report: dict, recorder: Recorder) -> 
     for name, value in report.items():
         print(f"  {name:<46} {value:10.1f}")
     print(f"  {'request kind':<14} {'count':>6} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7}")
-    for kind in ("upload", "queue", "quotation", "decision"):
+    for kind in ("upload", "queue", "quotation", "decision", "status"):
         values = recorder.latencies[kind]
         print(f"  {kind:<14} {len(values):>6} {percentile(values, 0.5):>9.0f} {percentile(values, 0.95):>9.0f} "
               f"{recorder.errors[kind]:>7}")

@@ -41,7 +41,8 @@ def multilabel_scores(Y: np.ndarray, predicted: np.ndarray, ids: Sequence[str]) 
         recall = tp[i] / (tp[i] + fn[i]) if tp[i] + fn[i] else 0.0
         f1 = 2 * tp[i] / (2 * tp[i] + fp[i] + fn[i]) if tp[i] + fp[i] + fn[i] else 0.0
         per_code[code] = {"precision": round(float(precision), 4), "recall": round(float(recall), 4),
-                          "f1": round(float(f1), 4), "support": int(Y[:, i].sum()), "predicted": int(predicted[:, i].sum())}
+                          "f1": round(float(f1), 4), "support": int(Y[:, i].sum()),
+                          "predicted": int(predicted[:, i].sum())}
     supported = [s["f1"] for s in per_code.values() if s["support"] > 0]
     total_tp, total_fp, total_fn = int(tp.sum()), int(fp.sum()), int(fn.sum())
     return {
@@ -103,7 +104,8 @@ def evaluate_folds(
     kp_proba, kp_pred = np.zeros((len(data.ids), n_kp)), np.zeros((len(data.ids), n_kp), dtype=int)
     sol_pred = np.zeros((len(data.ids), n_sol), dtype=int)
     stance_proba = np.zeros((len(data.ids), len(STANCES)))
-    baselines = {name: {"kp": np.zeros_like(kp_pred), "sol": np.zeros_like(sol_pred)} for name in ("zero_shot", "majority")}
+    baselines = {name: {"kp": np.zeros_like(kp_pred), "sol": np.zeros_like(sol_pred)}
+                 for name in ("zero_shot", "majority")}
     majority_stance = np.empty(len(data.ids), dtype=object)
     per_fold = []
     for case, train, test in folds:
@@ -137,7 +139,8 @@ def evaluate_folds(
         sol = multilabel_scores(data.solution_Y[tests], predicted["sol"][tests], sol_ids)
         summary[name] = {"knelpunt_micro_f1": kp["micro_f1"], "knelpunt_macro_f1": kp["macro_f1"],
                          "solution_micro_f1": sol["micro_f1"], "solution_macro_f1": sol["macro_f1"]}
-    summary["majority"]["stance_accuracy"] = _ratio(int((majority_stance[tests] == data.stances[tests]).sum()), len(tests))
+    majority_right = int((majority_stance[tests] == data.stances[tests]).sum())
+    summary["majority"]["stance_accuracy"] = _ratio(majority_right, len(tests))
     return {
         "scheme": "grouped cross-validation by case: each real case held out in turn; "
                   "handwritten examples and codebook descriptions only train",
@@ -160,7 +163,8 @@ def render_report(meta: dict, codebook: Codebook) -> str:
         f"- Trained: {meta['created_at']}",
         f"- Data snapshot: `{meta['snapshot_name']}` `{meta['data_snapshot']}` ({meta['examples']['total']} examples: "
         + ", ".join(f"{k} {v}" for k, v in meta["examples"]["by_case"].items()) + ")",
-        f"- Codebook: `{meta['codebook']['key']}` {meta['codebook']['version']} (sha256 {meta['codebook']['sha256'][:12]}…)",
+        f"- Codebook: `{meta['codebook']['key']}` {meta['codebook']['version']} "
+        f"(sha256 {meta['codebook']['sha256'][:12]}…)",
         f"- Embedder: {meta['embedder']['name']} (`{meta['embedder']['model_id']}`, {meta['embedder']['dim']} dims)",
         f"- Features: {', '.join(meta['feature_set'])}; seed {meta['seed']}",
         f"- Code version: {_code_version(meta['code_version'])}",
@@ -176,7 +180,8 @@ def render_report(meta: dict, codebook: Codebook) -> str:
         "", f"Knelpunt micro precision {kp['micro_precision']:.3f}, recall {kp['micro_recall']:.3f}. "
         f"Expected calibration error: knelpunt probabilities {kp['ece']:.3f}, stance {stance['ece']:.3f}. "
         "Macro F1 averages the codes that occur in the held-out data.",
-        "", "### Per held-out case", "", "| held out | train | test | knelpunt micro F1 | knelpunt macro F1 | stance accuracy |",
+        "", "### Per held-out case", "",
+        "| held out | train | test | knelpunt micro F1 | knelpunt macro F1 | stance accuracy |",
         "|---|---|---|---|---|---|",
     ]
     lines += [f"| {f['held_out']} | {f['n_train']} | {f['n_test']} | {f['knelpunt_micro_f1']:.3f} "
@@ -192,14 +197,15 @@ def render_report(meta: dict, codebook: Codebook) -> str:
     lines += ["", "### Stance", "", "| gold \\ predicted | " + " | ".join(STANCES) + " |",
               "|---" * (len(STANCES) + 1) + "|"]
     lines += [f"| {g} | " + " | ".join(str(stance["confusion"][g][p]) for p in STANCES) + " |" for g in STANCES]
-    lines += ["", "### Solutions", "", "| code | precision | recall | F1 | support | threshold |", "|---|---|---|---|---|---|"]
+    lines += ["", "### Solutions", "", "| code | precision | recall | F1 | support | threshold |",
+              "|---|---|---|---|---|---|"]
     for code in codebook.solutions():
         s = sol["per_code"][code.id]
         if s["support"] or s["predicted"]:
             lines.append(f"| {code.id} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} "
                          f"| {meta['thresholds'][code.id]:.2f} |")
     untrainable = meta.get("untrainable_codes") or []
-    lines += ["", "Codes without training examples (probability always 0): " + (", ".join(untrainable) or "none") + ".", ""]
+    lines += ["", f"Codes without training examples (probability always 0): {', '.join(untrainable) or 'none'}.", ""]
     return "\n".join(lines)
 
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +164,9 @@ def load_model(models_dir: Path, version: str | None = None) -> LoadedModel:
             "retrain the model with the installed libraries"
         ) from error
     if not isinstance(coding_model, CodingModel):
-        raise ModelUnavailableError(f"{path / CLASSIFIER_FILE} holds a {type(coding_model).__name__}, not a CodingModel")
+        raise ModelUnavailableError(
+            f"{path / CLASSIFIER_FILE} holds a {type(coding_model).__name__}, not a CodingModel; retrain the version"
+        )
     known_codes = {code.id for code in codebook.codes}
     unknown = [c for c in (*coding_model.knelpunt_ids, *coding_model.solution_ids) if c not in known_codes]
     if unknown:
@@ -247,15 +248,3 @@ def set_active_version(models_dir: Path, version: str) -> None:
     temporary.write_text(version + "\n", encoding="utf-8")
     os.replace(temporary, models_dir / ACTIVE_FILE)
 
-
-def stored_versions(models_dir: Path) -> Sequence[dict]:
-    """Return each version's meta.json summary (version, created_at, data snapshot, micro F1)."""
-    summaries = []
-    for version in list_versions(models_dir):
-        meta = json.loads((Path(models_dir) / version / META_FILE).read_text(encoding="utf-8"))
-        evaluation = meta.get("evaluation", {}).get("knelpunten", {})
-        summaries.append({
-            "version": version, "created_at": meta.get("created_at"), "data_snapshot": meta.get("data_snapshot"),
-            "micro_f1": evaluation.get("micro_f1"),
-        })
-    return summaries

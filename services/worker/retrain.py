@@ -190,7 +190,7 @@ def compare_on_held_out(examples: list[Example], codebook: Codebook, embedder: o
     data = build_training_data(train, codebook, embedder)
     knelpunt_vectors, solution_vectors = code_description_embeddings(codebook, embedder)
     model = build_coding_model(codebook, np.vstack([knelpunt_vectors, solution_vectors]), h, seed)
-    fitted = fit_on(model, data, np.arange(len(train)))
+    fitted = fit_on(model, data)  # all rows, the codebook examples included
     meta = {"data_snapshot": "candidate", "embedder": {"name": "candidate", "model_id": embedder.model_id,
                                                         "dim": int(embedder.dim)}}
     candidate = LoadedModel("candidate", Path("."), meta, codebook, fitted)

@@ -42,7 +42,9 @@ def _multilabel_data(n: int = 120, n_labels: int = 4, dim: int = 12, seed: int =
     return X, Y
 
 
-@pytest.mark.parametrize("estimator", [MultiLabelCalibratedClassifier(), StanceClassifier(), FeatureBuilder(), CodingModel()])
+@pytest.mark.parametrize(
+    "estimator", [MultiLabelCalibratedClassifier(), StanceClassifier(), FeatureBuilder(), CodingModel()]
+)
 @pytest.mark.parametrize("check", CONTRACT_CHECKS)
 def test_classify_estimators_follow_sklearn_parameter_contract(estimator: object, check: str) -> None:
     getattr(estimator_checks, check)(type(estimator).__name__, estimator)
@@ -207,7 +209,9 @@ def _inputs(n: int, dim: int = 8, seed: int = 0) -> SentenceInputs:
     return SentenceInputs(embeddings, texts, np.zeros_like(embeddings))
 
 
-@pytest.mark.parametrize("blocks", [("embedding",), ("embedding", "tfidf"), ("embedding", "context", "code_similarity")])
+@pytest.mark.parametrize(
+    "blocks", [("embedding",), ("embedding", "tfidf"), ("embedding", "context", "code_similarity")]
+)
 def test_classify_coding_model_fits_every_feature_set(blocks: tuple[str, ...]) -> None:
     inputs = _inputs(80)
     knelpunt_Y = (inputs.embeddings[:, :3] > 0.2).astype(int)

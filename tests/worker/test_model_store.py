@@ -66,7 +66,9 @@ def stored(tmp_path: Path) -> dict:
     """A models directory with one written version "v1"."""
     codebook_path = write_tiny_codebook(tmp_path)
     models = tmp_path / "models"
-    path = write_model_version(models, "v1", _fitted_model(codebook_path), codebook_path, _meta(codebook_path), "# v1\n")
+    path = write_model_version(
+        models, "v1", _fitted_model(codebook_path), codebook_path, _meta(codebook_path), "# v1\n"
+    )
     return {"models": models, "path": path, "codebook": codebook_path}
 
 

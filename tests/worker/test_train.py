@@ -38,9 +38,12 @@ codes:
   - {id: KP02, kind: knelpunt, number: 2, category: A, name: Vertrouwen, description: vertrouwen wantrouwen partijen}
   - {id: KP03, kind: knelpunt, number: 3, category: B, name: Financiering, description: geld budget financiering}
   - {id: KP04, kind: knelpunt, number: 4, category: B, name: Wetgeving, description: wet regels wetgeving}
-  - {id: OPL-REGIO, kind: oplossing, color: "#778899", addresses: [KP01], name: Regioafspraken, description: afspraken maken regio}
-  - {id: OPL-PRAAT, kind: oplossing, color: "#778899", addresses: [KP02], name: Open gesprek, description: open gesprek praten}
-  - {id: OPL-LEEG, kind: oplossing, color: "#778899", addresses: [KP04], name: Nooit gebruikt, description: komt nooit voor}
+  - {id: OPL-REGIO, kind: oplossing, color: "#778899", addresses: [KP01], name: Regioafspraken,
+     description: afspraken maken regio}
+  - {id: OPL-PRAAT, kind: oplossing, color: "#778899", addresses: [KP02], name: Open gesprek,
+     description: open gesprek praten}
+  - {id: OPL-LEEG, kind: oplossing, color: "#778899", addresses: [KP04], name: Nooit gebruikt,
+     description: komt nooit voor}
 """
 
 # Words that signal each knelpunt (by number) and each solution in the synthetic examples.
@@ -94,7 +97,8 @@ def write_synthetic_snapshot(directory: Path, seed: int = 0, per_case: int = 30)
             knelpunten = sorted({int(k) for k in rng.choice([1, 2, 3, 4], size=rng.integers(1, 3))})
             if stance == "neutraal" and i % 8 == 3:
                 knelpunten = []
-            solutions = [s for s, k in (("OPL-REGIO", 1), ("OPL-PRAAT", 2)) if stance == "oplossing" and k in knelpunten]
+            pairs = (("OPL-REGIO", 1), ("OPL-PRAAT", 2))
+            solutions = [s for s, k in pairs if stance == "oplossing" and k in knelpunten]
             words = [w for k in knelpunten for w in KNELPUNT_WORDS[k]] + list(STANCE_WORDS[stance])
             words += [SOLUTION_WORDS[s][0] for s in solutions] + list(rng.choice(FILLER, size=5))
             rng.shuffle(words)

@@ -68,10 +68,14 @@ class DeduceRecogniser:
 
     def __init__(self, instance: object | None = None) -> None:
         self._deduce = instance if instance is not None else load_deduce()
+        # Uploads run in a thread pool; deduce does not promise thread safety, and being CPU-bound
+        # under the GIL it gains nothing from running twice at once.
+        self._lock = threading.Lock()
 
     def find(self, text: str) -> list[Entity]:
         """All entities deduce annotates in `text`, in our kinds."""
-        document = self._deduce.deidentify(text, disabled={"redactor"})
+        with self._lock:
+            document = self._deduce.deidentify(text, disabled={"redactor"})
         entities = []
         for annotation in document.annotations:
             kind = TAG_KINDS.get(_base_tag(annotation.tag))

@@ -192,8 +192,9 @@ def run(args: argparse.Namespace, api: ApiServer, reviewers: list[str], recorder
         uploads.submit(upload, number)
 
     def done_count() -> int:
-        listed = recorder.call("status", lambda: client.get(f"/api/v1/projects/{project['id']}/transcripts",
-                                                            headers=tokens["owner"]))
+        # A fresh connection per poll: a kept-alive one may be closed by the server just as it is reused.
+        listed = recorder.call("status", lambda: httpx.get(f"{api.url}/api/v1/projects/{project['id']}/transcripts",
+                                                           headers=tokens["owner"], timeout=120))
         if listed is None or listed.status_code != 200:
             return -1
         return sum(1 for t in listed.json() if t["status"] in ("done", "failed"))

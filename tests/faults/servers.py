@@ -11,13 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from services.shared.config import REPO_ROOT, Settings
 from tests.support import settings_env
+from tests.support import wait_for as wait_until  # noqa: F401 - the fault tests import it from here
 
 EXTRA_SETTINGS = (
     "pseudonymise_recogniser", "environment", "max_upload_bytes", "max_transcript_chars", "job_retries",
@@ -155,15 +155,3 @@ class ApiServer:
         self.process.wait(timeout=30)
         self.process.log_file.close()
         self.process = None
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):  # noqa: ANN001, ANN201
-    """Poll `predicate` until truthy or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)

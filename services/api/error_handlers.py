@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.shared.errors import QcoderError
@@ -34,6 +35,17 @@ def install_error_handlers(app: FastAPI) -> None:
                 "message": "The request is incomplete or has wrong values; see details and correct them.",
                 "details": {"problems": problems},
             },
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return JSONResponse(
+            status_code=503,
+            content={"code": "E900", "error": "DatabaseUnavailable",
+                     "message": "The database is briefly unavailable; nothing was changed. Try again in a moment.",
+                     "details": {}},
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -79,7 +79,9 @@ def quotation_rows(session: Session, *where: ColumnElement[bool]) -> list[Quotat
         .order_by(Suggestion.score.desc(), Suggestion.id)
     )
     for quotation_id, *values in suggestions:
-        by_id[quotation_id].suggestions.append(SuggestionRow(*values))
+        row = by_id.get(quotation_id)
+        if row is not None:  # a run stored between the two queries belongs to the next read, not this one
+            row.suggestions.append(SuggestionRow(*values))
     return rows
 
 

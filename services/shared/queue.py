@@ -10,6 +10,9 @@ from services.shared.config import Settings
 
 PROCESS_TRANSCRIPT = "services.worker.tasks.process_transcript"
 ON_FAILURE = "services.worker.tasks.on_job_failure"
+# Job records in Redis: results for a week (status pages), failures a month (time to investigate).
+RESULT_TTL_SECONDS = 7 * 24 * 3600
+FAILURE_TTL_SECONDS = 30 * 24 * 3600
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -31,8 +34,8 @@ def enqueue_transcript(settings: Settings, connection: Redis, transcript_id: str
         job_id=job_id,
         job_timeout=settings.job_timeout_seconds,
         retry=Retry(max=settings.job_retries, interval=settings.job_retry_intervals_seconds),
-        result_ttl=7 * 24 * 3600,
-        failure_ttl=30 * 24 * 3600,
+        result_ttl=RESULT_TTL_SECONDS,
+        failure_ttl=FAILURE_TTL_SECONDS,
         on_failure=Callback(ON_FAILURE),
         description=f"process transcript {transcript_id}",
     )
@@ -50,8 +53,8 @@ def enqueue_training(settings: Settings, connection: Redis, training_run_id: str
         training_run_id,
         job_id=job_id,
         job_timeout=settings.job_timeout_seconds,
-        result_ttl=7 * 24 * 3600,
-        failure_ttl=30 * 24 * 3600,
+        result_ttl=RESULT_TTL_SECONDS,
+        failure_ttl=FAILURE_TTL_SECONDS,
         description=f"retrain model for training run {training_run_id}",
     )
     return job_id

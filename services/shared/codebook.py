@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import yaml
 
 from services.shared.errors import CodebookError, UnknownCodeError
+from services.shared.yaml_lines import item_line, line_of, load_yaml_with_lines
 
 if TYPE_CHECKING:
     from services.shared.config import Settings
@@ -151,60 +152,6 @@ def _sha256(content: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-# --- YAML loading with line numbers -----------------------------------------------------------
-
-class _Mapping(dict):
-    """A YAML mapping that remembers its start line and the line of each key."""
-
-    line: int | None = None
-    key_lines: dict
-
-
-class _Sequence(list):
-    """A YAML sequence that remembers its start line and the line of each item."""
-
-    line: int | None = None
-    item_lines: list
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records node start lines and refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):
-    data = _Mapping()
-    data.line, data.key_lines = node.start_mark.line + 1, {}
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
-            ) from None
-        if key in data:
-            # PyYAML would silently keep the last value; a duplicated field is almost always a mistake.
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {data.key_lines[key]}); keep only one",
-                key_node.start_mark,
-            )
-        data[key] = loader.construct_object(value_node)
-        data.key_lines[key] = key_node.start_mark.line + 1
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode):
-    data = _Sequence()
-    data.line, data.item_lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value]
-    yield data
-    data.extend(loader.construct_sequence(node))
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-
-
 def load_codebook(path: str | Path) -> Codebook:
     """Load and validate a codebook YAML file; raises CodebookError("file:line: ...")."""
     source = str(path)
@@ -220,7 +167,7 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"{source}:{line}: the file is not valid UTF-8; save it as UTF-8.",
                             file=source, line=line) from exc
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        data = load_yaml_with_lines(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -248,18 +195,6 @@ def codebook_from_dict(data: dict, source: str = "<dict>") -> Codebook:
 
 # --- Validation -------------------------------------------------------------------------------
 
-def _line(obj: Any, key: Any = None) -> int | None:
-    """The line of `key` inside a loaded mapping, else of the mapping itself (None for plain dicts)."""
-    if key is not None and key in getattr(obj, "key_lines", {}):
-        return obj.key_lines[key]
-    return getattr(obj, "line", None)
-
-
-def _item_line(items: list, index: int, fallback: int | None = None) -> int | None:
-    lines = getattr(items, "item_lines", None)
-    return lines[index] if lines and index < len(lines) else fallback
-
-
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -286,45 +221,45 @@ class _Validator:
             self.fail(line, f"{what} must be a mapping of 'field: value' lines, got {_type_name(obj)}.")
         for key in obj:
             if key not in allowed:
-                self.fail(_line(obj, key), f"{what}: unknown field {key!r}; allowed fields are "
+                self.fail(line_of(obj, key), f"{what}: unknown field {key!r}; allowed fields are "
                           f"{', '.join(sorted(allowed))} (check the spelling).")
         return obj
 
     def text(self, obj: dict, key: str, what: str, *, required: bool = True, empty_ok: bool = False) -> str | None:
         if key not in obj:
             if required:
-                self.fail(_line(obj), f"{what}: required field '{key}' is missing; add '{key}: ...'.")
+                self.fail(line_of(obj), f"{what}: required field '{key}' is missing; add '{key}: ...'.")
             return None
         value = obj[key]
         if key == "color" and value is None:
-            self.fail(_line(obj, key), f"{what}: 'color' is empty. In YAML an unquoted # starts a comment; "
+            self.fail(line_of(obj, key), f"{what}: 'color' is empty. In YAML an unquoted # starts a comment; "
                       "write it quoted, e.g. color: \"#1F77B4\".")
         value = "" if value is None else value  # 'name:' with nothing after it is reported as empty
         if not isinstance(value, str):
-            self.fail(_line(obj, key), f"{what}: '{key}' must be text, got {_type_name(value)}; "
+            self.fail(line_of(obj, key), f"{what}: '{key}' must be text, got {_type_name(value)}; "
                       f"put the value in quotes, e.g. {key}: \"{value}\".")
         if not empty_ok and not value.strip():
-            self.fail(_line(obj, key), f"{what}: '{key}' is empty; write a non-empty {key}.")
+            self.fail(line_of(obj, key), f"{what}: '{key}' is empty; write a non-empty {key}.")
         return value.strip()
 
     def identifier(self, obj: dict, key: str, what: str) -> str:
         value = self.text(obj, key, what)
         if not _ID_RE.match(value):
-            self.fail(_line(obj, key), f"{what}: {key} {value!r} is not valid; use letters, digits, '-', "
+            self.fail(line_of(obj, key), f"{what}: {key} {value!r} is not valid; use letters, digits, '-', "
                       "'_' or '.', starting with a letter or digit, at most 80 characters.")
         return value
 
     def color(self, obj: dict, what: str) -> str | None:
         value = self.text(obj, "color", what, required=False)
         if value is not None and not _COLOR_RE.match(value):
-            self.fail(_line(obj, "color"), f"{what}: color {value!r} is not a colour; write \"#RRGGBB\" "
+            self.fail(line_of(obj, "color"), f"{what}: color {value!r} is not a colour; write \"#RRGGBB\" "
                       "with six hex digits, e.g. \"#1F77B4\".")
         return value.upper() if value else None
 
     def sequence(self, obj: dict, key: str, what: str) -> list:
         value = obj[key]
         if not isinstance(value, list):
-            self.fail(_line(obj, key), f"{what}: '{key}' must be a list (lines starting with '- ' "
+            self.fail(line_of(obj, key), f"{what}: '{key}' must be a list (lines starting with '- ' "
                       f"or [a, b]), got {_type_name(value)}.")
         return value
 
@@ -347,39 +282,39 @@ class _Validator:
         items = self.sequence(top, "categories", "codebook")
         result: dict[str, tuple[Category, int | None]] = {}
         for index, item in enumerate(items):
-            self.mapping(item, f"categories[{index}]", _item_line(items, index), _CATEGORY_FIELDS)
+            self.mapping(item, f"categories[{index}]", item_line(items, index), _CATEGORY_FIELDS)
             cat_id = self.identifier(item, "id", f"categories[{index}]")
             what = f"category {cat_id!r}"
             if cat_id in result:
-                self.fail(_line(item, "id"), f"{what}: duplicate category id (first at line "
+                self.fail(line_of(item, "id"), f"{what}: duplicate category id (first at line "
                           f"{result[cat_id][1]}); give each category its own id.")
             name = self.text(item, "name", what)
             description = self.text(item, "description", what, required=False, empty_ok=True) or ""
-            result[cat_id] = Category(cat_id, name, description, self.color(item, what)), _line(item, "id")
+            result[cat_id] = Category(cat_id, name, description, self.color(item, what)), line_of(item, "id")
         return tuple(cat for cat, _ in result.values())
 
     def codes(self, top: dict, categories: dict[str, Category]) -> tuple[Code, ...]:
         if "codes" not in top:
-            self.fail(_line(top), "codebook: required field 'codes' is missing; add 'codes:' with a list.")
+            self.fail(line_of(top), "codebook: required field 'codes' is missing; add 'codes:' with a list.")
         items = self.sequence(top, "codes", "codebook")
         if not items:
-            self.fail(_line(top, "codes"), "codebook: 'codes' is empty; list at least one code.")
+            self.fail(line_of(top, "codes"), "codebook: 'codes' is empty; list at least one code.")
         codes: dict[str, tuple[Code, int | None]] = {}
         numbers: dict[int, tuple[str, int | None]] = {}
         links: list[tuple[str, str, int | None]] = []
         for index, item in enumerate(items):
-            self.mapping(item, f"codes[{index}]", _item_line(items, index), _CODE_FIELDS)
+            self.mapping(item, f"codes[{index}]", item_line(items, index), _CODE_FIELDS)
             code_id = self.identifier(item, "id", f"codes[{index}]")
             what = f"code {code_id!r}"
             if code_id in codes:
-                self.fail(_line(item, "id"), f"{what}: duplicate code id (first at line {codes[code_id][1]}); "
+                self.fail(line_of(item, "id"), f"{what}: duplicate code id (first at line {codes[code_id][1]}); "
                           "give each code its own id.")
             kind = self.text(item, "kind", what)
             if kind not in KINDS:
-                self.fail(_line(item, "kind"), f"{what}: unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+                self.fail(line_of(item, "kind"), f"{what}: unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
             category = self.text(item, "category", what, required=kind == "knelpunt")
             if category is not None and category not in categories:
-                self.fail(_line(item, "category"), f"{what}: unknown category {category!r}; use one of "
+                self.fail(line_of(item, "category"), f"{what}: unknown category {category!r}; use one of "
                           f"{', '.join(categories) or '(none defined)'} or add it under 'categories'.")
             color = self.color(item, what) or (categories[category].color if category else None)
             code = Code(
@@ -390,9 +325,9 @@ class _Validator:
                 group=self.text(item, "group", what, required=False), indicators=self.indicators(item, what),
             )
             if color is None:
-                self.fail(_line(item), f"{what}: no colour; add color: \"#RRGGBB\""
+                self.fail(line_of(item), f"{what}: no colour; add color: \"#RRGGBB\""
                           + (f" or give category {category!r} a color." if category else "."))
-            codes[code_id] = code, _line(item, "id")
+            codes[code_id] = code, line_of(item, "id")
         for code_id, target, line in links:
             if target not in codes:
                 self.fail(line, f"code {code_id!r}: 'addresses' names {target!r}, which is not a code in this "
@@ -405,32 +340,32 @@ class _Validator:
     def number(self, item: dict, what: str, kind: str, seen: dict[int, tuple[str, int | None]]) -> int | None:
         if kind != "knelpunt":
             if "number" in item:
-                self.fail(_line(item, "number"), f"{what}: only knelpunten have a number; remove 'number'.")
+                self.fail(line_of(item, "number"), f"{what}: only knelpunten have a number; remove 'number'.")
             return None
         if "number" not in item:
-            self.fail(_line(item), f"{what}: required field 'number' is missing; add 'number: N' (1, 2, ...).")
+            self.fail(line_of(item), f"{what}: required field 'number' is missing; add 'number: N' (1, 2, ...).")
         value = item["number"]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.fail(_line(item, "number"), f"{what}: number {value!r} must be a positive whole number "
+            self.fail(line_of(item, "number"), f"{what}: number {value!r} must be a positive whole number "
                       "(1, 2, ...), without quotes.")
         if value in seen:
-            self.fail(_line(item, "number"), f"{what}: knelpunt number {value} is already used by "
+            self.fail(line_of(item, "number"), f"{what}: knelpunt number {value} is already used by "
                       f"{seen[value][0]!r} (line {seen[value][1]}); give each knelpunt its own number.")
-        seen[value] = (item["id"], _line(item, "number"))
+        seen[value] = (item["id"], line_of(item, "number"))
         return value
 
     def addresses(self, item: dict, what: str, kind: str, links: list) -> tuple[str, ...]:
         if kind != "oplossing":
             if "addresses" in item:
-                self.fail(_line(item, "addresses"), f"{what}: only oplossing codes address knelpunten; "
+                self.fail(line_of(item, "addresses"), f"{what}: only oplossing codes address knelpunten; "
                           "remove 'addresses'.")
             return ()
         if "addresses" not in item:
-            self.fail(_line(item), f"{what}: required field 'addresses' is missing; add 'addresses: [...]' "
+            self.fail(line_of(item), f"{what}: required field 'addresses' is missing; add 'addresses: [...]' "
                       "with the ids of the knelpunten this solution addresses ([] for none).")
         targets = self.sequence(item, "addresses", what)
         for index, target in enumerate(targets):
-            line = _item_line(targets, index, _line(item, "addresses"))
+            line = item_line(targets, index, line_of(item, "addresses"))
             if not isinstance(target, str):
                 self.fail(line, f"{what}: 'addresses' item {target!r} must be a code id (text).")
             if target in targets[:index]:
@@ -445,7 +380,7 @@ class _Validator:
         result = []
         for index, ind in enumerate(items):
             label = f"{what} indicators[{index}]"
-            self.mapping(ind, label, _item_line(items, index, _line(item, "indicators")), _INDICATOR_FIELDS)
+            self.mapping(ind, label, item_line(items, index, line_of(item, "indicators")), _INDICATOR_FIELDS)
             result.append(Indicator(self.text(ind, "name", label), self.text(ind, "knelpunt", label),
                                     self.text(ind, "succesfactor", label)))
         return tuple(result)

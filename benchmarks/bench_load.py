@@ -3,7 +3,8 @@
 Starts a private redis-server, `qcoder serve` and two `qcoder worker` processes on a temporary
 SQLite database (or --database-url), uploads the transcripts (the four example interviews, each copy
 made unique), and once the first are processed runs 20 reviewer threads that read the review queue,
-open a quotation and record a decision, while processing goes on. Prints throughput, p50/p95
+open a quotation and record a decision, while processing goes on; once all are processed it times
+the queue on the whole project ("queue, all done"). Prints throughput, p50/p95
 latencies per request kind, errors (target: zero; 409 conflicts between reviewers are counted
 apart, they are the API working as designed) and the peak memory of the API and the workers.
 
@@ -216,6 +217,13 @@ def run(args: argparse.Namespace, api: ApiServer, reviewers: list[str], recorder
                message="every stored transcript to be processed")
     processed = time.perf_counter() - started
     listed = client.get(f"/api/v1/projects/{project['id']}/transcripts", headers=tokens["owner"]).json()
+    # The queue once every transcript is processed: the largest project the reviewers would see.
+    for mode in ("document", "uncertainty") * 10:
+        recorder.call("queue, all done", lambda: client.get(
+            f"/api/v1/projects/{project['id']}/review/queue", headers=tokens[reviewers[0]],
+            params={"limit": 50, "mode": mode}))
+    quotations = sum(1 for _ in client.get(f"/api/v1/projects/{project['id']}/review/queue",
+                                          headers=tokens[reviewers[0]], params={"include_reviewed": True}).json())
     client.close()
     review_requests = sum(len(recorder.latencies[k]) for k in ("queue", "quotation", "decision"))
     return {
@@ -224,6 +232,7 @@ def run(args: argparse.Namespace, api: ApiServer, reviewers: list[str], recorder
         "transcripts processed per minute (2 workers)": 60 * stored / processed,
         "failed transcripts": sum(1 for t in listed if t["status"] == "failed"),
         "review requests per second": review_requests / reviewed,
+        "quotations in the project at the end": quotations,
     }
 
 
@@ -255,10 +264,10 @@ def print_report(args: argparse.Namespace, report: dict, recorder: Recorder) -> 
           f"1 API + 2 workers, recogniser {args.recogniser}")
     for name, value in report.items():
         print(f"  {name:<46} {value:10.1f}")
-    print(f"  {'request kind':<14} {'count':>6} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7}")
-    for kind in ("upload", "queue", "quotation", "decision", "status"):
+    print(f"  {'request kind':<16} {'count':>6} {'p50 ms':>9} {'p95 ms':>9} {'errors':>7}")
+    for kind in ("upload", "queue", "quotation", "decision", "status", "queue, all done"):
         values = recorder.latencies[kind]
-        print(f"  {kind:<14} {len(values):>6} {percentile(values, 0.5):>9.0f} {percentile(values, 0.95):>9.0f} "
+        print(f"  {kind:<16} {len(values):>6} {percentile(values, 0.5):>9.0f} {percentile(values, 0.95):>9.0f} "
               f"{recorder.errors[kind]:>7}")
     print(f"  errors (target 0): {sum(recorder.errors.values())}; conflicts between reviewers (409): "
           f"{recorder.conflicts}")

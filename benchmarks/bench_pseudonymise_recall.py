@@ -1,11 +1,15 @@
-"""Recall of the pseudonymisation on the example transcripts' gold names (labelled_data/transcripts).
+"""Recall of the pseudonymisation on gold names, on two sets of fictional transcripts:
+
+- examples: the four example interviews (labelled_data/transcripts/*.gold.json, 132 names). The
+  rule lists and patterns were written while looking at them: a check, not an estimate.
+- held-out: three short interviews written afterwards with new people, organisations, streets and
+  places (labelled_data/transcripts/heldout_names/*.names.json); nothing was tuned on them.
 
 A gold name counts as hidden when one replaced span covers it whole. Prints recall per kind and
-per transcript, with and without the speaker labels (Anna:/Bram:, 75 of the 132 names), for the
-rules alone, deduce alone and deduce + rules (the production setting), plus the spans replaced that overlap no gold name (an upper
-bound on over-replacement: the gold does not list everything a careful reader would hide).
-The rule lists were written while looking at these four transcripts; read the figures as a check,
-not as a held-out estimate (docs/privacy.md).
+per transcript, with and without the speaker labels (names at the start of a line before ': '),
+for the rules alone, deduce alone and deduce + rules (the production setting), plus the spans
+replaced that overlap no gold name (an upper bound on over-replacement: the gold does not list
+everything a careful reader would hide). See docs/privacy.md.
 
 Run: .venv/bin/python benchmarks/bench_pseudonymise_recall.py [--recogniser rules|deduce|deduce-only|all]
 """
@@ -23,6 +27,11 @@ from services.shared.privacy.pseudonymiser import TextPseudonymiser
 from services.shared.privacy.recognisers import get_recogniser
 
 EXAMPLES = REPO_ROOT / "labelled_data" / "transcripts"
+# (label, folder, suffix of the gold file next to each transcript)
+SETS = (
+    ("examples (rules tuned on them)", EXAMPLES, ".gold.json"),
+    ("held-out (nothing tuned on them)", EXAMPLES / "heldout_names", ".names.json"),
+)
 LABEL = re.compile(r"(?m)^(?:\[[\d:]+\] )?$")
 
 
@@ -33,7 +42,7 @@ def is_speaker_label(text: str, start: int, end: int) -> bool:
 
 
 def measure(name: str) -> None:
-    """Pseudonymise the four examples with one recogniser and print recall figures."""
+    """Pseudonymise both sets with one recogniser and print recall figures for each."""
     started = time.perf_counter()
     if name == "deduce-only":  # what deduce finds without qcoder's rules: not tuned on these files
         from services.shared.privacy.deduce_backend import DeduceRecogniser
@@ -42,12 +51,19 @@ def measure(name: str) -> None:
     else:
         recogniser = get_recogniser(get_settings(pseudonymise_recogniser=name))
     loaded = time.perf_counter() - started
-    pseudonymiser = TextPseudonymiser(recogniser)  # one table for the four: placeholders are shared
+    print(f"\nrecogniser: {name} = {recogniser.name}   (load {loaded:.1f} s)")
+    for set_label, folder, suffix in SETS:
+        measure_set(recogniser, set_label, folder, suffix)
+
+
+def measure_set(recogniser, set_label: str, folder, suffix: str) -> None:  # noqa: ANN001
+    """Recall on the transcripts of one folder, one placeholder table for the set (as in one project)."""
+    pseudonymiser = TextPseudonymiser(recogniser)
     hidden, total = Counter(), Counter()
-    per_file, unlisted, seconds = [], 0, 0.0
-    for path in sorted(EXAMPLES.glob("*.txt")):
+    per_file, missed, unlisted, seconds = [], [], 0, 0.0
+    for path in sorted(folder.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
-        names = json.loads(path.with_name(path.stem + ".gold.json").read_text(encoding="utf-8"))["names"]
+        names = json.loads(path.with_name(path.stem + suffix).read_text(encoding="utf-8"))["names"]
         started = time.perf_counter()
         result = pseudonymiser.pseudonymise(text)
         seconds += time.perf_counter() - started
@@ -60,11 +76,13 @@ def measure(name: str) -> None:
                     total[key] += 1
                     hidden[key] += covered
             file_hidden += covered
+            if not covered:
+                missed.append(f"{gold['text']} ({gold['kind']})")
         unlisted += sum(1 for r in result.replacements
                         if not any(r.start < g["end"] and g["start"] < r.end for g in names))
         per_file.append((path.name, file_hidden, len(names)))
 
-    print(f"\nrecogniser: {name} = {recogniser.name}   (load {loaded:.1f} s, pseudonymising the 4 files {seconds:.2f} s)")
+    print(f"  {set_label}: {len(per_file)} files, pseudonymised in {seconds:.2f} s")
     print(f"  {'kind':<26} {'hidden':>7} {'names':>6} {'recall':>7}")
     for key in ("persoon", "locatie", "organisatie", "datum", "telefoon", "email", "all but speaker labels", "all"):
         if total[key]:
@@ -72,6 +90,7 @@ def measure(name: str) -> None:
     for filename, file_hidden, count in per_file:
         print(f"  {filename:<26} {file_hidden:>7} {count:>6} {file_hidden / count:>7.1%}")
     print(f"  replaced spans that overlap no gold name: {unlisted}")
+    print(f"  missed: {', '.join(sorted(set(missed))) or 'none'}")
 
 
 def main() -> None:

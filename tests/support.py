@@ -18,8 +18,17 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "QCODER_QUEUE_NAME": settings.queue_name,
             "QCODER_DATA_DIR": str(settings.data_dir),
             "QCODER_MODELS_DIR": str(settings.models_dir),
+            # The retrain job reads the base labelled data and codebook, and segments like the test.
+            "QCODER_LABELLED_DATA_DIR": str(settings.labelled_data_dir),
+            "QCODER_CODEBOOK_PATH": str(settings.codebook_path),
+            "QCODER_SEGMENTER": settings.segmenter,
             "QCODER_WORKER_JOB_MONITORING_INTERVAL": str(settings.worker_job_monitoring_interval),
             "QCODER_WORKER_MAINTENANCE_INTERVAL": str(settings.worker_maintenance_interval),
+            "QCODER_RECOVERY_SWEEP_INTERVAL_SECONDS": str(settings.recovery_sweep_interval_seconds),
+            "QCODER_RECOVERY_GRACE_SECONDS": str(settings.recovery_grace_seconds),
+            # Workers enqueue too (the recovery sweep), so they need the test's retry policy.
+            "QCODER_JOB_RETRIES": str(settings.job_retries),
+            "QCODER_JOB_RETRY_INTERVALS_SECONDS": "[" + ",".join(map(str, settings.job_retry_intervals_seconds)) + "]",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.api.error_handlers import install_error_handlers
 from services.api.review_screen import mount_review_screen
 from services.api.routes import auth, exports, health, learning, privacy, projects, review, transcripts
+from services.api.startup import start_startup_tasks
 from services.shared.config import Settings
 from services.shared.db import Database
 from services.shared.queue import make_redis
@@ -23,6 +24,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
         app.state.redis = make_redis(settings)
+        # Recovery sweep and recogniser preload run beside the first requests, never delaying startup.
+        app.state.startup_tasks = start_startup_tasks(app.state.database, app.state.redis, settings)
         try:
             yield
         finally:

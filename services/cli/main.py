@@ -1,4 +1,4 @@
-"""The `qcoder` command: analyse, predict, serve, worker, train and account set-up."""
+"""The `qcoder` command: analyse, predict, serve, worker, requeue, train and account set-up."""
 from __future__ import annotations
 
 import argparse
@@ -53,6 +53,24 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_requeue(args: argparse.Namespace) -> int:
+    from services.shared.db import Database
+    from services.shared.queue import make_redis
+    from services.shared.recovery import sweep
+
+    settings = get_settings()
+    database, redis = Database(settings), make_redis(settings)
+    try:
+        requeued = sweep(database, redis, settings, grace_seconds=args.grace_seconds)
+    finally:
+        database.dispose()
+        redis.close()
+    for transcript_id in requeued:
+        print(transcript_id)
+    print(f"queued {len(requeued)} stranded transcript(s) again", file=sys.stderr)
+    return 0
+
+
 def _cmd_create_admin(args: argparse.Namespace) -> int:
     from services.shared.accounts import create_user
     from services.shared.db import Database
@@ -103,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     worker.add_argument("--name", default=None)
     worker.set_defaults(func=_cmd_worker)
+
+    requeue = commands.add_parser(
+        "requeue", help="queue transcripts that wait for processing without a live job (the recovery sweep)")
+    requeue.add_argument("--grace-seconds", type=int, default=None,
+                         help="leave transcripts changed this recently alone (default: QCODER_RECOVERY_GRACE_SECONDS)")
+    requeue.set_defaults(func=_cmd_requeue)
 
     admin = commands.add_parser("create-admin", help="create the first site administrator")
     admin.add_argument("--username", required=True)

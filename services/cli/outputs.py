@@ -32,6 +32,9 @@ def register_output_commands(commands: argparse._SubParsersAction) -> None:
     imported.add_argument("file")
     imported.add_argument("--owner", required=True, help="username of the user who becomes the project's admin")
     imported.add_argument("--name", default=None, help="project name (default: the file's project name)")
+    imported.add_argument("--no-pseudonymise", action="store_true",
+                          help="store texts and memos as they are (only for exports that are anonymised already); "
+                               "by default they are pseudonymised like uploads")
     imported.add_argument("--kind-mapping", default=None,
                           help="YAML or JSON file: code name, 'Parent/Child' path or GUID -> "
                                "knelpunt|oplossing|variabele")
@@ -103,7 +106,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if owner is None:
             raise NotFoundError(f"No user {args.owner!r}; create one first (qcoder create-admin).")
         report = importer(session, path.read_bytes(), owner=owner, settings=settings, filename=path.name,
-                          name=args.name, mapping=mapping)
+                          name=args.name, mapping=mapping, pseudonymise=False if args.no_pseudonymise else None)
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     return 0
 

@@ -6,6 +6,8 @@ carries the code. Only sentences some decided quotation covers count (for two re
 both decided on), so unreviewed machine suggestions never pass as agreement. Per code and pooled
 over (sentence, code): Cohen's kappa, Krippendorff's alpha (nominal, two raters) and F1 (the
 second rater is the reference; for two reviewers F1 is symmetric, the positive specific agreement).
+With fewer than MIN_SENTENCES shared sentences the table carries a note instead of pretending
+precision; a code counts as enough data once MIN_CODE_SENTENCES sentences carry it for either rater.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ from services.shared.tables import Sentence
 
 MODEL = "model"
 MIN_COVER = 0.5  # share of a sentence's characters a quotation must cover to code that sentence
+# Below these counts kappa and alpha swing with a single sentence, so the figures come with a warning.
+MIN_SENTENCES = 10
+MIN_CODE_SENTENCES = 3
 
 
 def cohen_kappa(pairs: Sequence[tuple[object, object]]) -> float | None:
@@ -72,6 +77,7 @@ def binary_summary(pairs: Sequence[tuple[bool, bool]]) -> dict:
     scores = f1_scores(pairs)
     return {
         "units": len(pairs), "positive_first": sum(a for a, _ in pairs), "positive_second": sum(b for _, b in pairs),
+        "n": sum(a or b for a, b in pairs),
         "agreement": _rounded(sum(a == b for a, b in pairs) / len(pairs)) if pairs else None,
         "kappa": _rounded(cohen_kappa(pairs)), "alpha": _rounded(krippendorff_alpha(pairs)),
         "precision": _rounded(scores["precision"]), "recall": _rounded(scores["recall"]), "f1": _rounded(scores["f1"]),
@@ -88,8 +94,20 @@ def agreement_table(units: Iterable[tuple[frozenset[str], frozenset[str]]], code
     overall = binary_summary(pooled)
     overall.update({"sentences": len(units), "exact_match": _rounded(sum(a == b for a, b in units) / len(units))
                     if units else None, "macro_f1": _rounded(sum(f1s) / len(f1s)) if f1s else None,
-                    "mean_kappa": _rounded(sum(kappas) / len(kappas)) if kappas else None})
-    return {"overall": overall, "per_code": per_code}
+                    "mean_kappa": _rounded(sum(kappas) / len(kappas)) if kappas else None,
+                    "enough_data": len(units) >= MIN_SENTENCES})
+    for row in per_code.values():
+        row["enough_data"] = overall["enough_data"] and row["n"] >= MIN_CODE_SENTENCES
+    return {"overall": overall, "per_code": per_code, "note": _data_note(len(units))}
+
+
+def _data_note(sentences: int) -> str | None:
+    if sentences == 0:
+        return "No sentence was decided by both raters yet: review a transcript the other rater also coded."
+    if sentences < MIN_SENTENCES:
+        return (f"Too little data: only {sentences} sentence{'s' if sentences != 1 else ''} decided by both raters; "
+                f"agreement figures need at least {MIN_SENTENCES} to mean much.")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,4 +179,5 @@ def project_agreement(session: Session, project_id: str, codebook: Codebook, fir
     keys = sorted(decided_a & decided_b)
     codes = [c.id for c in (*codebook.knelpunten(), *codebook.solutions())]
     table = agreement_table([(frozenset(labels_a[k]), frozenset(labels_b[k])) for k in keys], codes)
-    return {"raters": [first, second], "unit": "sentence", "transcripts": len({k[0] for k in keys}), **table}
+    return {"raters": [first, second], "unit": "sentence", "transcripts": len({k[0] for k in keys}),
+            "min_sentences": MIN_SENTENCES, "min_code_sentences": MIN_CODE_SENTENCES, **table}

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     worker_job_monitoring_interval: int = 10
     # How often a worker looks for abandoned jobs of dead workers.
     worker_maintenance_interval: int = 60
+    # The recovery sweep (services/shared/recovery.py) queues transcripts that have no live job: once
+    # when the API starts, and every this many seconds by one of the workers (checked at maintenance).
+    recovery_sweep_interval_seconds: int = 180
+    # Transcripts changed this recently are left alone: an upload commits a moment before it enqueues.
+    recovery_grace_seconds: int = 60
 
     # Accounts.
     token_ttl_hours: int = 24 * 14

@@ -76,10 +76,13 @@ def transcript_data_dir(settings: Settings, project_id: str, transcript_id: str)
 
 def delete_transcript(session: Session, transcript: Transcript, settings: Settings) -> DeletionReport:
     """Delete one transcript with everything derived from it; commits, then removes its files."""
-    _refuse_while_processing([transcript])
     enable_secure_delete(session)
     project_id, transcript_id = transcript.project_id, transcript.id
     lock_project_key(session, project_id)  # no upload may reuse a key entry we are about to prune
+    # The status read under the row lock: a worker claims with an UPDATE, so it either claimed before
+    # (refused here) or finds the row gone and ends its job.
+    session.refresh(transcript, with_for_update=True)
+    _refuse_while_processing([transcript])
     report = _delete_transcript_rows(session, transcript_id)
     report.pseudonym_keys = _prune_unused_keys(session, project_id)
     session.commit()
@@ -91,7 +94,9 @@ def delete_transcript(session: Session, transcript: Transcript, settings: Settin
 
 def delete_project(session: Session, project: Project, settings: Settings) -> DeletionReport:
     """Delete a project, its transcripts (as delete_transcript), its key, members and files; commits."""
-    transcripts = list(session.scalars(select(Transcript).where(Transcript.project_id == project.id)))
+    lock_project_key(session, project.id)  # the project's row first, then its transcripts': the order of all writers
+    transcripts = list(session.scalars(select(Transcript).where(Transcript.project_id == project.id)
+                                       .with_for_update().execution_options(populate_existing=True)))
     _refuse_while_processing(transcripts)
     enable_secure_delete(session)
     project_id = project.id

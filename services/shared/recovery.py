@@ -6,8 +6,9 @@ worker that stopped beating (it died, or Redis crashed under it).
 A transcript can be stored without a job reaching Redis: the API died between its commit and the
 enqueue, Redis was down (the upload answered 503), or Redis lost its data. Processing is
 idempotent (the worker skips a transcript that is done, and only one result is ever stored), so
-queueing a transcript twice never processes it twice. Run this when the API starts and every few
-minutes (see docs/privacy.md, "Faults").
+queueing a transcript twice never processes it twice. The API sweeps once when it starts, workers
+sweep every `recovery_sweep_interval_seconds` (one of them at a time), and `qcoder requeue` sweeps on
+demand (see docs/privacy.md, "Faults").
 """
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services.shared.config import Settings
+from services.shared.db import Database
 from services.shared.errors import TransientError
 from services.shared.queue import enqueue_transcript
 from services.shared.tables import Transcript, utcnow
@@ -29,15 +32,20 @@ from services.shared.tables import Transcript, utcnow
 log = logging.getLogger(__name__)
 # Job states in which RQ will still run the job (or retry it) by itself.
 LIVE_STATES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
-# An upload commits its transcript a moment before it enqueues the job; younger rows are left alone (seconds).
-DEFAULT_GRACE_SECONDS = 60
+# The Redis key whose expiry paces the periodic sweep of all workers of one installation.
+SWEEP_MARKER = "qcoder:recovery-sweep:{queue}"
 
 
 def requeue_stranded(
-    session: Session, redis: Redis, settings: Settings, *, grace_seconds: int = DEFAULT_GRACE_SECONDS
+    session: Session, redis: Redis, settings: Settings, *, grace_seconds: int | None = None
 ) -> list[str]:
-    """Queue every queued/processing transcript whose job is missing or finished; returns their ids."""
-    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    """Queue every queued/processing transcript whose job is missing or finished; returns their ids.
+
+    Rows changed within `grace_seconds` (default: the setting recovery_grace_seconds) are left alone:
+    an upload commits its transcript a moment before it enqueues the job.
+    """
+    grace = settings.recovery_grace_seconds if grace_seconds is None else grace_seconds
+    cutoff = utcnow() - timedelta(seconds=grace)
     # A running job's worker beats every monitoring interval; three missed beats mean it died.
     stale_after = timedelta(seconds=3 * settings.worker_job_monitoring_interval + 10)
     waiting = session.scalars(
@@ -80,3 +88,28 @@ def _job_is_live(redis: Redis, job_id: str | None, stale_after: timedelta) -> bo
         beat = beat if beat.tzinfo else beat.replace(tzinfo=timezone.utc)
         return utcnow() - beat < stale_after
     return status in LIVE_STATES
+
+
+def sweep(database: Database, redis: Redis, settings: Settings, *, grace_seconds: int | None = None) -> list[str]:
+    """One sweep in its own transaction; returns the ids queued again (TransientError when Redis is down)."""
+    with database.transaction() as session:
+        return requeue_stranded(session, redis, settings, grace_seconds=grace_seconds)
+
+
+def sweep_if_due(database: Database, redis: Redis, settings: Settings) -> list[str] | None:
+    """The periodic sweep: runs unless another process of the installation swept within the interval.
+
+    A marker key that expires after the interval is both the lock and the clock, so N workers
+    sweep once per interval between them, not N times. Returns None when it was not this
+    process's turn. Never raises: a failed sweep is logged and tried again next interval.
+    """
+    marker = SWEEP_MARKER.format(queue=settings.queue_name)
+    try:
+        if not redis.set(marker, "1", nx=True, ex=max(1, settings.recovery_sweep_interval_seconds)):
+            return None
+        return sweep(database, redis, settings)
+    except (RedisError, TransientError, SQLAlchemyError) as exc:
+        log.warning("recovery sweep failed (%s); it runs again within %d s", exc, settings.recovery_sweep_interval_seconds)
+    except Exception:  # a bug here must not stop the process that hosts the sweep
+        log.exception("recovery sweep failed unexpectedly")
+    return None

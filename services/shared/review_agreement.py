@@ -1,49 +1,54 @@
-"""Agreement between two reviewers who reviewed the same transcripts independently.
+"""Which agreement comparisons a project can show (the code manager's selector).
 
-Each reviewer's state is the fold of only their own events, so their decisions on the same
-machine quotation can be compared. The unit is (quotation, code): for every model quotation
-both reviewers decided on, and every code either the model or one of them put on it, did the
-reviewer keep that code? Over those binary decisions: observed agreement and Cohen's kappa.
+The statistics themselves (kappa, alpha, F1 per code and overall, counted per sentence) have one
+implementation, services/shared/agreement.py; this module only finds the raters: the model, and
+every member who decided on a quotation of the project, paired with each other where they
+reviewed at least one transcript in common (independent review of the same text).
 """
 from __future__ import annotations
 
+from collections import defaultdict
+from itertools import combinations
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.shared.agreement import cohen_kappa
-from services.shared.errors import InputError
-from services.shared.review_queue import project_items
+from services.shared.agreement import MODEL
+from services.shared.tables import ReviewEvent, Transcript, User
 
 
-def reviewer_agreement(session: Session, project_id: str, reviewer_a: int, reviewer_b: int) -> dict:
-    """Agreement of two reviewers over the model quotations both of them decided on."""
-    if reviewer_a == reviewer_b:
-        raise InputError("Agreement needs two different reviewers.")
-    first = {item.quotation.id: item for group in project_items(session, project_id, reviewer_a) for item in group.items}
-    second = {item.quotation.id: item for group in project_items(session, project_id, reviewer_b) for item in group.items}
-    pairs: list[tuple[bool, bool]] = []
-    per_code: dict[str, list[tuple[bool, bool]]] = {}
-    status_pairs: list[tuple[bool, bool]] = []
-    for quotation_id, a in first.items():
-        b = second.get(quotation_id)
-        if b is None or a.quotation.origin != "model" or not (a.reviewed and b.reviewed):
-            continue
-        status_pairs.append((a.state.status != "rejected", b.state.status != "rejected"))
-        candidates = {s.code_id for s in a.quotation.suggestions} | set(a.state.codes) | set(b.state.codes)
-        for code_id in sorted(candidates):
-            pair = (code_id in a.state.codes, code_id in b.state.codes)
-            pairs.append(pair)
-            per_code.setdefault(code_id, []).append(pair)
+def agreement_comparisons(session: Session, project_id: str) -> dict:
+    """The raters of a project and the comparisons worth showing.
 
-    def summary(decisions: list[tuple[bool, bool]]) -> dict:
-        agreement = sum(x == y for x, y in decisions) / len(decisions) if decisions else None
-        kappa = cohen_kappa(decisions)
-        return {"decisions": len(decisions), "agreement": None if agreement is None else round(agreement, 4),
-                "kappa": None if kappa is None else round(kappa, 4)}
-
-    return {
-        "reviewers": [reviewer_a, reviewer_b],
-        "quotations": len(status_pairs),
-        "kept_or_rejected": summary(status_pairs),
-        "codes": summary(pairs),
-        "per_code": {code_id: summary(decisions) for code_id, decisions in per_code.items()},
-    }
+    Model vs each reviewer who decided anything; reviewer vs reviewer for every pair that decided
+    on quotations of at least one common transcript. Counts are transcripts with decisions.
+    """
+    rows = session.execute(
+        select(ReviewEvent.reviewer_id, User.username, ReviewEvent.transcript_id, func.count(ReviewEvent.id))
+        .join(Transcript, Transcript.id == ReviewEvent.transcript_id)
+        .join(User, User.id == ReviewEvent.reviewer_id)
+        .where(Transcript.project_id == project_id)
+        .group_by(ReviewEvent.reviewer_id, User.username, ReviewEvent.transcript_id)
+    ).all()
+    names: dict[int, str] = {}
+    transcripts: dict[int, set[str]] = defaultdict(set)
+    decisions: dict[int, int] = defaultdict(int)
+    for reviewer_id, username, transcript_id, count in rows:
+        names[reviewer_id] = username
+        transcripts[reviewer_id].add(transcript_id)
+        decisions[reviewer_id] += count
+    reviewers = [
+        {"id": reviewer_id, "username": names[reviewer_id], "transcripts": len(transcripts[reviewer_id]),
+         "decisions": decisions[reviewer_id]}
+        for reviewer_id in sorted(names, key=lambda r: (names[r], r))
+    ]
+    comparisons = [
+        {"first": MODEL, "second": r["id"], "label": f"model vs {r['username']}", "transcripts": r["transcripts"]}
+        for r in reviewers
+    ]
+    for a, b in combinations(reviewers, 2):
+        shared = len(transcripts[a["id"]] & transcripts[b["id"]])
+        if shared:
+            comparisons.append({"first": a["id"], "second": b["id"], "label": f"{a['username']} vs {b['username']}",
+                                "transcripts": shared})
+    return {"reviewers": reviewers, "comparisons": comparisons}

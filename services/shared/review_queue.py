@@ -11,21 +11,24 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.shared.codebook import Codebook
 from services.shared.errors import InputError
 from services.shared.quotations import resolve_code_filter
-from services.shared.review_rows import project_rows
+from services.shared.review_rows import current_condition, project_rows, quotation_rows
 from services.shared.review_views import ReviewedQuotation, progress_of, review_status, reviewed_quotations
-from services.shared.tables import Transcript
+from services.shared.tables import Quotation, Suggestion, Transcript
 
 log = logging.getLogger(__name__)
 
 QUEUE_MODES = ("document", "uncertainty")
 OUTCOMES = ("open", "confirmed", "rejected")
 NO_CASE = "(geen casus)"
+# Quotations read per round while filling a queue page; reads grow up to the maximum (ids per IN).
+QUEUE_FIRST_CHUNK = 100
+QUEUE_MAX_CHUNK = 500
 
 
 @dataclass
@@ -76,26 +79,49 @@ def review_queue(
     """
     if mode not in QUEUE_MODES:
         raise InputError(f"Queue mode must be one of: {', '.join(QUEUE_MODES)}.", mode=mode)
-    entries = [
-        (group.transcript, item)
-        for group in project_items(session, project_id, reviewer_id)
-        if group.transcript.status == "done"
-        for item in group.items
-        if include_reviewed or not item.reviewed
-    ]
-    if mode == "uncertainty":
-        entries.sort(key=lambda e: (e[1].confidence is None, e[1].confidence or 0.0))
+    # The order comes from one query of ids; review states are folded only for as many quotations as
+    # the page needs (a project of 200 interviews has ~10,000, and folding them all took seconds).
+    ordered = list(session.scalars(_queue_order(project_id, mode)))
+    entries: list[ReviewedQuotation] = []
+    position, chunk = 0, QUEUE_FIRST_CHUNK if limit is None else max(2 * limit, QUEUE_FIRST_CHUNK)
+    while position < len(ordered) and (limit is None or len(entries) < limit):
+        ids = ordered[position:position + chunk]
+        position += len(ids)
+        chunk = min(2 * chunk, QUEUE_MAX_CHUNK)  # many reviewed ones in a row: read further ahead
+        rank = {quotation_id: index for index, quotation_id in enumerate(ids)}
+        rows = sorted(quotation_rows(session, Quotation.id.in_(ids)), key=lambda row: rank[row.id])
+        entries += [item for item in reviewed_quotations(session, rows, reviewer_id)
+                    if include_reviewed or not item.reviewed]
     if limit is not None:
         entries = entries[:limit]
-    return [
-        {
-            "transcript_id": transcript.id, "quotation_id": item.quotation.id, "filename": transcript.filename,
-            "respondent_id": transcript.respondent_id, "start": item.state.start, "end": item.state.end,
-            "confidence": None if item.confidence is None else round(float(item.confidence), 4),
-            "codes": list(item.state.codes), "status": item.state.status,
-        }
-        for transcript, item in entries
-    ]
+    transcripts = {t.id: t for t in session.scalars(
+        select(Transcript).where(Transcript.id.in_({item.quotation.transcript_id for item in entries})))}
+    return [_queue_row(transcripts[item.quotation.transcript_id], item) for item in entries]
+
+
+def _queue_order(project_id: str, mode: str) -> Select:
+    """Ids of the current quotations of the project's processed transcripts, in queue order."""
+    document_order = (Transcript.created_at, Transcript.id, Quotation.start, Quotation.end, Quotation.id)
+    query = (
+        select(Quotation.id)
+        .join(Transcript, Transcript.id == Quotation.transcript_id)
+        .where(Transcript.project_id == project_id, Transcript.status == "done", current_condition())
+    )
+    if mode == "document":
+        return query.order_by(*document_order)
+    confidence = (select(func.max(Suggestion.score)).where(Suggestion.quotation_id == Quotation.id)
+                  .correlate(Quotation).scalar_subquery())
+    # NULLS LAST spelled portably: reviewer-made quotations (no score) after every scored one.
+    return query.order_by(confidence.is_(None), confidence, *document_order)
+
+
+def _queue_row(transcript: Transcript, item: ReviewedQuotation) -> dict:
+    return {
+        "transcript_id": transcript.id, "quotation_id": item.quotation.id, "filename": transcript.filename,
+        "respondent_id": transcript.respondent_id, "start": item.state.start, "end": item.state.end,
+        "confidence": None if item.confidence is None else round(float(item.confidence), 4),
+        "codes": list(item.state.codes), "status": item.state.status,
+    }
 
 
 JobProgress = Callable[[Transcript], dict | None]

@@ -130,6 +130,8 @@ class Transcript(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     current_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # A re-run's chosen model version; kept on the row (not only in the job) so a re-queued job uses it too.
+    requested_model_version: Mapped[str | None] = mapped_column(String(120), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -14,7 +14,7 @@ from services.shared.ingest import parse_turns, read_transcript_bytes
 from services.shared.tables import Project, Transcript, Turn, User
 
 if TYPE_CHECKING:
-    from services.shared.privacy import ProjectPseudonymiser
+    from services.shared.privacy import ProjectPseudonymiser, PseudonymisedText
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,23 @@ def build_transcript(
     key entries are added to its session. Raises an InputError subclass for anything unusable,
     before anything is stored.
     """
+    return build_pseudonymised_transcript(data, filename, settings, metadata, pseudonymiser=pseudonymiser)[0]
+
+
+def build_pseudonymised_transcript(
+    data: bytes,
+    filename: str,
+    settings: Settings,
+    metadata: TranscriptMetadata | None = None,
+    *,
+    pseudonymiser: ProjectPseudonymiser | None = None,
+) -> tuple[Transcript, PseudonymisedText | None]:
+    """As build_transcript, also returning what pseudonymisation replaced (None without a pseudonymiser).
+
+    Its `offsets` map positions in the decoded text to positions in the stored text, for callers
+    that bring their own offsets (a REFI-QDA import's codings).
+    """
+    pseudonymised = None
     metadata = metadata or TranscriptMetadata()
     decoded = read_transcript_bytes(data, filename, settings)
     # Offsets are computed on exactly the text we store, so pseudonymisation runs before parse_turns.
@@ -55,7 +72,8 @@ def build_transcript(
             characters=len(text), limit_characters=settings.max_transcript_chars,
         )
     if pseudonymiser is not None:
-        text = pseudonymiser.pseudonymise(text).text
+        pseudonymised = pseudonymiser.pseudonymise(text)
+        text = pseudonymised.text
         metadata = TranscriptMetadata(
             respondent_id=pseudonymiser.pseudonymise_value(metadata.respondent_id),
             case_name=pseudonymiser.pseudonymise_value(metadata.case_name),
@@ -81,7 +99,7 @@ def build_transcript(
         Turn(index=t.index, speaker=t.speaker, role=t.role, start=t.start, end=t.end, timestamp=t.timestamp)
         for t in parsed.turns
     ]
-    return transcript
+    return transcript, pseudonymised
 
 
 def store_transcript(session: Session, project: Project, transcript: Transcript, user: User | None) -> Transcript:

@@ -6,9 +6,10 @@ import logging
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import get_current_job
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from services.shared.errors import NotFoundError, QcoderError, TransientError
+from services.shared.errors import QcoderError, TransientError
 from services.shared.tables import Transcript
 from services.worker.pipeline import ProgressCallback, analyse
 from services.worker.runtime import WorkerRuntime, get_runtime
@@ -40,19 +41,24 @@ def run_transcript(
 ) -> dict:
     """Segment, embed and classify one stored transcript and store its quotations in one transaction.
 
+    A re-run's chosen model version (`Transcript.requested_model_version`) overrides the project's pin
+    and the registry.
     Transient errors propagate (RQ retries them); domain errors and bugs mark the transcript failed.
     """
     report = progress or (lambda _stage, _pct: None)
     database = runtime.database
     try:
         with database.transaction() as session:
-            transcript = session.get(Transcript, transcript_id)
-            if transcript is None:
-                raise NotFoundError("Transcript not found; it may have been deleted.", transcript_id=transcript_id)
+            # Claim first, read after, in one transaction: the claim locks the row, so the text and
+            # turns are those a missed-name replacement or a deletion left, never a read made before.
             if not claim_transcript(session, transcript_id, job_id):
+                if session.scalar(select(Transcript.id).where(Transcript.id == transcript_id)) is None:
+                    log.info("transcript %s was deleted before it was processed; nothing to do", transcript_id)
+                    return {"transcript_id": transcript_id, "status": "deleted", "skipped": True}
                 log.info("transcript %s is already processed; nothing to do", transcript_id)
                 return {"transcript_id": transcript_id, "status": "done", "skipped": True}
-            requested_version = transcript.project.model_version
+            transcript = session.get(Transcript, transcript_id)
+            requested_version = transcript.requested_model_version or transcript.project.model_version
             project_id = transcript.project_id
             text = transcript.text
             turns = list(transcript.turns)

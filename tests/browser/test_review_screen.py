@@ -3,165 +3,18 @@ transcript the real pipeline processed, decide with the keyboard, and check thro
 every decision is stored with the reviewer and the time. Saves screenshots as artifacts."""
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 import pytest
 
-from services.api.app import create_app
-from services.shared.config import REPO_ROOT
-from tests.api.helpers import ADMIN_PASSWORD, prepare_database
-from tests.browser.live_server import LiveServer
+from tests.api.helpers import ADMIN_PASSWORD
+from tests.browser.screen_support import (  # noqa: F401 - also imported by other browser tests
+    CHROMIUM, _current_id, _drag_select, _free_sentence, _login, _press_and_wait_for_new_current, _require,
+    _save_screenshot, page,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-README_SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-TRANSCRIPT = REPO_ROOT / "labelled_data" / "transcripts" / "int_p1.txt"
-WAIT_MS = 15_000
-
-
-def _require(condition: bool, reason: str) -> None:
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must provide it.")
-        pytest.skip(reason)
-
-
-@pytest.fixture
-def review_site(sqlite_url, redis_url, make_settings):  # noqa: ANN001, ANN201
-    """A live server with a reviewer and one transcript processed by the real pipeline in-process."""
-    _require(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    settings = make_settings(database_url=sqlite_url, redis_url=redis_url)
-    _require((settings.models_dir / "ACTIVE").exists(), f"no shipped model ({settings.models_dir / 'ACTIVE'} is missing)")
-    prepare_database(settings, ("admin", True), ("rita", False))
-    project_id, transcript_id = _store_transcript(settings)
-    _process(settings, transcript_id)
-    server = LiveServer(create_app(settings)).start()
-    try:
-        yield server.url, project_id, transcript_id
-    finally:
-        server.stop()
-
-
-def _store_transcript(settings) -> tuple[str, str]:  # noqa: ANN001
-    """A project with rita as reviewer and one example transcript, stored as an upload stores it."""
-    from sqlalchemy import select
-
-    from services.shared.codebook import load_codebook
-    from services.shared.db import Database
-    from services.shared.projects import Role, create_project, set_member
-    from services.shared.tables import User
-    from services.shared.uploads import TranscriptMetadata, build_transcript, store_transcript
-
-    database = Database(settings)
-    with database.transaction() as session:
-        admin, rita = (session.scalar(select(User).where(User.username == name)) for name in ("admin", "rita"))
-        project = create_project(session, name="LZW studie", owner=admin, codebook=load_codebook(settings.codebook_path),
-                                 pseudonymise=False)
-        set_member(session, project, rita, Role.reviewer)
-        built = build_transcript(TRANSCRIPT.read_bytes(), TRANSCRIPT.name, settings, TranscriptMetadata())
-        ids = project.id, store_transcript(session, project, built, admin).id
-    database.dispose()
-    return ids
-
-
-def _process(settings, transcript_id: str) -> None:  # noqa: ANN001
-    """Run the worker's real job function in this process (no worker process needed)."""
-    from services.worker.runtime import WorkerRuntime
-    from services.worker.tasks import run_transcript
-
-    outcome = run_transcript(WorkerRuntime(settings), transcript_id)
-    assert outcome["status"] == "done", outcome
-
-
-def _login(api: httpx.Client, username: str) -> dict[str, str]:
-    """Log in through the API; returns the Authorization header."""
-    response = api.post("/api/v1/auth/token", data={"username": username, "password": ADMIN_PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-@pytest.fixture
-def page():  # noqa: ANN201
-    """A fresh page in headless Chromium (Debian's build; Playwright downloads nothing)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1480, "height": 940}, locale="nl-NL")
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page
-        browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def _current_id(page) -> str:  # noqa: ANN001
-    return page.evaluate("location.hash.split('/')[3] || ''")
-
-
-def _press_and_wait_for_new_current(page, key: str, before: str) -> str:  # noqa: ANN001
-    page.keyboard.press(key)
-    page.wait_for_function("(before) => (location.hash.split('/')[3] || '') !== before", arg=before)
-    return _current_id(page)
-
-
-def _save_screenshot(page, name: str) -> Path:  # noqa: ANN001
-    ARTIFACTS.mkdir(exist_ok=True)
-    README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / name
-    page.evaluate("document.getElementById('toast').className = ''")  # the screen itself, not the last message
-    page.wait_for_timeout(350)
-    page.screenshot(path=str(path))
-    shutil.copyfile(path, README_SCREENSHOTS / name)
-    return path
-
-
-def _free_sentence(document: dict, after: int) -> tuple[int, int]:
-    """A respondent sentence after `after` that no quotation touches: text the model did not code."""
-    respondent = [(t["start"], t["end"]) for t in document["turns"] if t["role"] == "respondent"]
-    taken = [(q["start"], q["end"]) for q in document["quotations"]]
-    for start, end in document["sentences"]:
-        words = document["text"][start:end].split()
-        if start < after or len(words) < 5 or not any(s <= start and end <= e for s, e in respondent):
-            continue
-        if all(end <= s or start >= e for s, e in taken):
-            return start, end
-    raise AssertionError("every sentence of the transcript is already quoted; pick a longer transcript")
-
-
-def _drag_select(page, start: int, end: int) -> None:  # noqa: ANN001
-    """Select [start, end) of the transcript with the mouse, as a reviewer would."""
-    page.evaluate("""(offset) => {
-        const seg = [...document.querySelectorAll('#doc .seg')].find(s => +s.dataset.s <= offset && offset < +s.dataset.e);
-        seg.scrollIntoView({block: 'center'});
-    }""", start)
-    box = page.evaluate("""([start, end]) => {
-        const at = (offset) => {
-            const segs = [...document.querySelectorAll('#doc .seg')];
-            const seg = segs.find(s => +s.dataset.s <= offset && offset < +s.dataset.e)
-                || segs.find(s => +s.dataset.e === offset);
-            const range = document.createRange();
-            range.setStart(seg.firstChild, offset - +seg.dataset.s);
-            range.collapse(true);
-            const r = range.getClientRects()[0];
-            return {x: r.left, y: r.top + r.height / 2};
-        };
-        return {from: at(start), to: at(end)};
-    }""", [start, end])
-    page.mouse.move(box["from"]["x"] + 2, box["from"]["y"])
-    page.mouse.down()
-    page.mouse.move(box["to"]["x"] - 2, box["to"]["y"], steps=8)
-    page.mouse.up()
 
 
 def test_review_screen_keyboard_review_is_stored_with_reviewer_and_time(review_site, page) -> None:

@@ -19,6 +19,8 @@ def cluster(postgres_url, make_settings, tmp_path) -> Iterator[FaultCluster]:  #
         # Short heartbeats and retries, so that a fault is noticed and retried within seconds.
         worker_job_monitoring_interval=2, worker_maintenance_interval=3, job_retries=3,
         job_retry_intervals_seconds=[2, 4, 8],
+        # The recovery sweep every few seconds (production: minutes), for rows older than 3 s.
+        recovery_sweep_interval_seconds=5, recovery_grace_seconds=3,
     )
     installation = FaultCluster(settings, tmp_path, redis)
     try:

@@ -36,3 +36,6 @@ def test_redis_restart_loses_no_upload_and_no_decision(cluster: FaultCluster) ->
     cluster.wait_until_processed(project_id, timeout=240)
     cluster.assert_processed_exactly_once(project_id, acknowledged)
     cluster.assert_memos_recorded_once(memos)
+    # Their jobs never reached Redis: the workers' periodic sweep queued them, without any help from the test.
+    stored_while_down = {tid for ids, outcome in outcomes if outcome == "stored, queue unreachable" for tid in ids}
+    assert stored_while_down <= cluster.swept(), (stored_while_down, cluster.swept())

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.shared.agreement import agreement_table, cohen_kappa, f1_scores, krippendorff_alpha
+from services.shared.agreement import (
+    MIN_CODE_SENTENCES, MIN_SENTENCES, agreement_table, cohen_kappa, f1_scores, krippendorff_alpha,
+)
 
 # 50 units: both yes 20, first only 5, second only 10, both no 15.
 TABLE = [(True, True)] * 20 + [(True, False)] * 5 + [(False, True)] * 10 + [(False, False)] * 15
@@ -35,3 +37,18 @@ def test_agreement_table_counts_sentences_not_characters() -> None:
     assert table["per_code"]["KP01"]["kappa"] == pytest.approx(1.0)
     assert table["per_code"]["KP02"]["f1"] == pytest.approx(0.0)
     assert table["overall"]["exact_match"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_agreement_table_counts_n_per_code_and_flags_too_little_data() -> None:
+    few = [(frozenset({"KP01"}), frozenset({"KP01"}))] * 3 + [(frozenset(), frozenset({"KP02"}))]
+    table = agreement_table(few, ["KP01", "KP02", "KP03"])
+    assert [table["per_code"][c]["n"] for c in ("KP01", "KP02", "KP03")] == [3, 1, 0]
+    assert table["overall"]["enough_data"] is False and "only 4 sentences" in table["note"]
+    assert not any(row["enough_data"] for row in table["per_code"].values())
+
+    enough = few * (MIN_SENTENCES // len(few) + 1)
+    table = agreement_table(enough, ["KP01", "KP02", "KP03"])
+    assert table["note"] is None and table["overall"]["enough_data"] is True
+    assert table["per_code"]["KP01"]["enough_data"] is True and table["per_code"]["KP03"]["enough_data"] is False
+    assert table["per_code"]["KP02"]["n"] >= MIN_CODE_SENTENCES and table["per_code"]["KP02"]["enough_data"] is True
+    assert "No sentence" in agreement_table([], ["KP01"])["note"]

@@ -252,3 +252,36 @@ def test_pseudonymise_deduce_hides_the_gold_names_of_the_examples(make_settings)
                 total += 1
                 hidden += any(r.start <= name["start"] and name["end"] <= r.end for r in result.replacements)
     assert hidden / total >= 0.97, (hidden, total)
+
+
+HELDOUT = example_paths()[0].parent / "heldout_names"
+
+
+def test_pseudonymise_heldout_name_gold_lists_every_occurrence_exactly() -> None:
+    """The held-out recall set (benchmarks/bench_pseudonymise_recall.py) is exact and new to the rules."""
+    import json
+    import re
+
+    from services.shared.privacy import KINDS, lists
+
+    texts = sorted(HELDOUT.glob("*.txt"))
+    assert len(texts) == 3
+    list_words = {w.casefold() for group in (lists.ORGANISATION_NAME_HEADS, lists.NOT_NAMES, lists.LOCATION_NOUNS)
+                  for w in group}
+    examples = "".join(path.read_text(encoding="utf-8") for path in example_paths())
+    for path in texts:
+        text = path.read_text(encoding="utf-8")
+        names = json.loads(path.with_name(path.stem + ".names.json").read_text(encoding="utf-8"))["names"]
+        spans = [(n["start"], n["end"]) for n in names]
+        assert all(text[n["start"]:n["end"]] == n["text"] and n["kind"] in KINDS for n in names), path.name
+        assert all(a[1] <= b[0] for a, b in zip(sorted(spans), sorted(spans)[1:])), f"{path.name}: overlapping names"
+        for value in {n["text"] for n in names}:  # no occurrence left out
+            for match in re.finditer(r"(?<![\w@.-])" + re.escape(value) + r"(?![\w@-]|\.\w)", text):
+                assert any(s <= match.start() and match.end() <= e for s, e in spans), (path.name, value)
+        people = [n["text"] for n in names if n["kind"] == "persoon"]
+        assert not [p for p in people if contains_word(examples, p)], "held-out people must be new"
+        for name in names:
+            if name["kind"] in ("persoon", "organisatie", "locatie"):
+                # The distinctive word of each name is in no rule list (heads such as "Stichting" may be).
+                words = [w for w in re.findall(r"[^\W\d_]+", name["text"]) if w[0].isupper()]
+                assert any(w.casefold() not in list_words for w in words), name

@@ -37,17 +37,24 @@ def test_worker_crash_mid_job_is_processed_exactly_once_by_a_new_worker(
     settings = make_settings(
         database_url=database_url, redis_url=redis_url,
         worker_job_monitoring_interval=2, worker_maintenance_interval=3, job_retry_intervals_seconds=[1, 1, 1],
+        pseudonymise_recogniser="rules", pseudonym_key_secret="c" * 40,
     )
     prepare_database(settings, ("researcher", False))
     database = Database(settings)
     from services.shared.codebook import load_codebook
+    from services.shared.privacy import project_pseudonymiser
     from services.shared.projects import create_project
     from services.shared.tables import User
 
     with database.transaction() as session:
         owner = session.scalar(select(User).where(User.username == "researcher"))
-        project = create_project(session, name="crash", owner=owner, codebook=load_codebook(settings.codebook_path))
-        transcript = store_transcript(session, project, build_transcript(_long_transcript(), "lang.txt", settings), owner)
+        project = create_project(session, name="crash", owner=owner, codebook=load_codebook(settings.codebook_path),
+                                 pseudonymise=True)
+        # Stored as an upload stores it: pseudonymised (with the rules recogniser, quick on 30,000 words).
+        built = build_transcript(_long_transcript(), "lang.txt", settings,
+                                 pseudonymiser=project_pseudonymiser(session, project, settings))
+        assert built.pseudonymised
+        transcript = store_transcript(session, project, built, owner)
         transcript_id = transcript.id
     redis = make_redis(settings)
     enqueue_transcript(settings, redis, transcript_id)

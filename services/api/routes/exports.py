@@ -85,13 +85,16 @@ async def import_project(
     name: Annotated[str | None, Form(max_length=255)] = None,
     kind_mapping: Annotated[str | None, Form(description='JSON: code name (or "Parent/Child" path, or GUID) -> '
                                                          'knelpunt | oplossing | variabele')] = None,
+    pseudonymise: Annotated[bool | None, Form(description="Pseudonymise the imported texts and memos (default: "
+                                                          "the installation's default, on); false only for "
+                                                          "exports that are anonymised already")] = None,
 ) -> dict:
     """Create a new project (you become its admin) from another QDA program's export; reports every deviation."""
     data = await _read_bounded(file, settings.max_qdpx_bytes)
     filename = file.filename or "import.qdpx"
     importer = import_qdc if filename.lower().endswith(".qdc") else import_qdpx
     report = importer(session, data, owner=user, settings=settings, filename=filename, name=name,
-                      mapping=_mapping(kind_mapping))
+                      mapping=_mapping(kind_mapping), pseudonymise=pseudonymise)
     return report.to_dict()
 
 

@@ -17,7 +17,8 @@ from services.shared.errors import InputError, NotFoundError
 from services.shared.projects import READ_ROLES, UPLOAD_ROLES, authorise
 from services.shared.queue import enqueue_training
 from services.shared.registry import activation_log, active_version, list_versions, promote, rollback, version_meta
-from services.shared.review_views import review_codebook
+from services.shared.review_agreement import agreement_comparisons
+from services.shared.review_views import resolve_reviewer, review_codebook
 from services.shared.tables import TrainingRun
 
 router = APIRouter(tags=["models"])
@@ -153,6 +154,14 @@ def agreement(project_id: str, session: SessionDep, user: CurrentUser, first: Ra
     project = authorise(session, project_id, user, READ_ROLES)
 
     def rater(value: str) -> int | str:
-        return MODEL if value == MODEL else (user.id if value == "me" else int(value))
+        return MODEL if value == MODEL else resolve_reviewer(session, project.id, user, value)
 
     return project_agreement(session, project.id, review_codebook(project), rater(first), rater(second))
+
+
+@router.get("/projects/{project_id}/agreement/comparisons")
+def agreement_choices(project_id: str, session: SessionDep, user: CurrentUser) -> dict:
+    """The reviewers who decided anything, and the comparisons worth showing: model vs each of them,
+    and reviewer vs reviewer where both reviewed a transcript in common."""
+    project = authorise(session, project_id, user, READ_ROLES)
+    return agreement_comparisons(session, project.id)

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from services.api.deps import CurrentUser, RedisDep, SessionDep
 from services.api.routes.transcripts import load_transcript
+from services.shared.agreement import project_agreement
 from services.shared.codebook import STANCES
 from services.shared.errors import NotFoundError
 from services.shared.projects import READ_ROLES, REVIEW_ROLES, Role, authorise, member_role
 from services.shared.review import ACTIONS
-from services.shared.review_agreement import reviewer_agreement
 from services.shared.review_queue import code_counts, code_quotations, project_overview, review_queue
 from services.shared.review_views import (
     add_quotation, decide, event_log, event_view, resolve_reviewer, review_codebook, single_quotation,
@@ -328,9 +328,9 @@ def get_agreement(
     a: Annotated[int, Query(description="user id of one reviewer")],
     b: Annotated[int, Query(description="user id of the other reviewer")],
 ) -> dict:
-    """How far two reviewers who reviewed independently agree: per quotation (kept or rejected)
-    and per (quotation, code), as observed agreement and Cohen's kappa."""
+    """How far two reviewers who reviewed independently agree, counted per sentence: Cohen's kappa,
+    Krippendorff's alpha and F1 per code and overall (the same figures as /projects/{id}/agreement)."""
     project = authorise(session, project_id, user, READ_ROLES)
     first = resolve_reviewer(session, project.id, user, str(a))
     second = resolve_reviewer(session, project.id, user, str(b))
-    return reviewer_agreement(session, project.id, first, second)
+    return project_agreement(session, project.id, review_codebook(project), first, second)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -12,11 +13,13 @@ from sqlalchemy import select
 
 from services.api.deps import CurrentUser, RedisDep, SessionDep, SettingsDep
 from services.api.schemas import JobStatusOut, QuotationOut, TranscriptOut, TranscriptTextOut
-from services.shared.errors import FileTooLargeError, InputError, NotFoundError, TransientError
+from services.shared.errors import ConflictError, FileTooLargeError, InputError, NotFoundError, TransientError
 from services.shared.privacy import project_pseudonymiser
 from services.shared.projects import READ_ROLES, UPLOAD_ROLES, authorise, project_codebook
 from services.shared.queue import enqueue_transcript
 from services.shared.quotations import QuotationFilter, list_quotations
+from services.shared.registry import version_meta
+from services.shared.run_changes import DEFAULT_MIN_CONFIDENCE_CHANGE, compare_runs, transcript_runs
 from services.shared.tables import Transcript, User
 from services.shared.uploads import TranscriptMetadata, build_transcript, store_transcript
 
@@ -64,7 +67,9 @@ async def _read_bounded(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _enqueue(settings, redis, session, transcripts: list[Transcript]) -> None:  # noqa: ANN001
+def _enqueue(  # noqa: ANN001
+    settings, redis, session, transcripts: list[Transcript]
+) -> None:
     try:
         for transcript in transcripts:
             transcript.job_id = enqueue_transcript(settings, redis, transcript.id)
@@ -174,6 +179,53 @@ def reprocess(
     session.flush()
     _enqueue(settings, redis, session, [transcript])
     return transcript_out(transcript)
+
+
+class RerunIn(BaseModel):
+    model_version: str | None = Field(
+        None, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="A stored model version (GET /models); null: the version the project's next job uses")
+
+
+@router.post("/transcripts/{transcript_id}/rerun", response_model=TranscriptOut, status_code=202)
+def rerun(
+    transcript_id: str, body: RerunIn, session: SessionDep, settings: SettingsDep, redis: RedisDep, user: CurrentUser
+) -> TranscriptOut:
+    """Process a transcript again, optionally with a chosen model version. The new run becomes current;
+    earlier runs and every review decision on them are kept (compare with GET .../runs/compare)."""
+    transcript = load_transcript(session, transcript_id, user, UPLOAD_ROLES)
+    if body.model_version is not None:
+        version_meta(settings.models_dir, body.model_version)  # 404 before anything is queued
+    if transcript.status in ("queued", "processing"):
+        raise ConflictError(f"The transcript is {transcript.status} already; re-run it once that job has finished.",
+                            transcript_id=transcript.id, status=transcript.status)
+    transcript.status = "queued"
+    transcript.error_code = transcript.error_message = None
+    transcript.requested_model_version = body.model_version
+    session.flush()
+    _enqueue(settings, redis, session, [transcript])
+    return transcript_out(transcript)
+
+
+@router.get("/transcripts/{transcript_id}/runs")
+def list_runs(transcript_id: str, session: SessionDep, user: CurrentUser) -> list[dict]:
+    """The transcript's processing runs, oldest first: model version, data snapshot, quotations, current."""
+    transcript = load_transcript(session, transcript_id, user, READ_ROLES)
+    return transcript_runs(session, transcript)
+
+
+@router.get("/transcripts/{transcript_id}/runs/compare")
+def compare(
+    transcript_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    base: Annotated[str | None, Query(description="Run id; default: the run before `other`")] = None,
+    other: Annotated[str | None, Query(description="Run id; default: the current run")] = None,
+    min_confidence_change: Annotated[float, Query(ge=0.0, le=1.0)] = DEFAULT_MIN_CONFIDENCE_CHANGE,
+) -> dict:
+    """What changed between two runs: quotations added, removed and changed (code, stance, confidence, span)."""
+    transcript = load_transcript(session, transcript_id, user, READ_ROLES)
+    return compare_runs(session, transcript, base, other, min_confidence_change=min_confidence_change)
 
 
 @router.get("/transcripts/{transcript_id}/quotations", response_model=list[QuotationOut])

@@ -69,7 +69,7 @@ class CaseComparison:
 
     def to_dict(self) -> dict:
         """Plain data for JSON."""
-        return {"cases": self.cases, "symbols": SYMBOLS, "rows": [
+        return {"cases": self.cases, "symbols": SYMBOLS, "labels": LABELS, "rows": [
             {"code_id": r.code_id, "name": r.name, "number": r.number, "group": r.group,
              "cells": {case: {"status": c.status, "symbol": c.symbol, "counts": c.counts,
                               "quotation_ids": c.quotation_ids, "solution_ids": c.solution_ids}

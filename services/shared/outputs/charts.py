@@ -34,11 +34,11 @@ def code_frequency_figure(codings: ProjectCodings) -> Figure:
         axes.text(0.5, 0.5, "Nog geen bevestigde citaten", ha="center", va="center")
         axes.set_axis_off()
         return figure
-    labels = [f"{row.number}. {row.name}" if row.number else row.name for row in rows]
+    labels = [_literal(f"{row.number}. {row.name}" if row.number else row.name) for row in rows]
     width = 0.8 / max(1, len(table.columns))
     for index, case in enumerate(table.columns):
         positions = [y + index * width for y in range(len(rows))]
-        axes.barh(positions, [row.counts[index] for row in rows], height=width, label=case,
+        axes.barh(positions, [row.counts[index] for row in rows], height=width, label=_literal(case),
                   color=CASE_COLOURS[index % len(CASE_COLOURS)])
     axes.set_yticks([y + 0.4 - width / 2 for y in range(len(rows))], labels)
     axes.invert_yaxis()
@@ -63,7 +63,7 @@ def heatmap_figure(codings: ProjectCodings, result: CoOccurrence) -> Figure:
     values = [[cell["n"] for cell in row] for row in cells]
     image = axes.imshow(values, cmap="YlOrRd", aspect="auto", vmin=0)
     axes.set_xticks(range(len(knelpunten)), [str(k["number"]) for k in knelpunten])
-    axes.set_yticks(range(len(solutions)), [s["name"] for s in solutions], fontsize="small")
+    axes.set_yticks(range(len(solutions)), [_literal(s["name"]) for s in solutions], fontsize="small")
     axes.set_xlabel("knelpunt (nummer)")
     highest = max(max(row) for row in values) or 1
     for y, row in enumerate(cells):
@@ -78,6 +78,11 @@ def heatmap_figure(codings: ProjectCodings, result: CoOccurrence) -> Figure:
     axes.set_title("Oplossingen bij knelpunten")
     figure.tight_layout()
     return figure
+
+
+def _literal(text: str) -> str:
+    """Names from codebooks and transcripts as written: a pair of $ would otherwise be parsed as mathtext."""
+    return text.replace("$", r"\$")
 
 
 def render(figure: Figure, fmt: str) -> bytes:

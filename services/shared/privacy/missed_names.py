@@ -64,7 +64,11 @@ def mark_missed_name(
     table.new_entries.clear()
 
     changes: list[tuple[Transcript, list[tuple[int, int]]]] = []
-    for other in session.scalars(select(Transcript).where(Transcript.project_id == project_id).order_by(Transcript.id)):
+    # Row locks, read fresh: a worker claims a transcript with an UPDATE, so it either claimed before
+    # (we see "processing" and refuse) or waits for us and then reads the replaced text.
+    texts = (select(Transcript).where(Transcript.project_id == project_id).order_by(Transcript.id)
+             .with_for_update().execution_options(populate_existing=True))
+    for other in session.scalars(texts):
         spans = _occurrences(other.text, value)
         if other.id == transcript.id and (start, end) not in spans:
             spans = sorted([*spans, (start, end)])

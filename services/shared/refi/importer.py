@@ -2,9 +2,11 @@
 
 Codes become the project's codebook (codebook_map.py); every coded selection becomes a
 reviewer-origin quotation (review.create_quotation) attributed to an imported user per REFI user,
-so a coded project becomes labelled data. Texts go through uploads.build_transcript, and positions
-are mapped onto the stored text (positions.py). Anything that deviates from the standard is
-reported in ImportReport.deviations; nothing is silently dropped.
+so a coded project becomes labelled data. Texts go through uploads.build_pseudonymised_transcript,
+and positions are mapped onto the stored text (positions.py). An imported project pseudonymises
+like any other (by default): texts, attributes, source names and memos get placeholders, and every
+coding's offsets move with the replacements, so it covers the same words. Anything that deviates
+from the standard is reported in ImportReport.deviations; nothing is silently dropped.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.shared.codebook import Codebook
 from services.shared.config import Settings
 from services.shared.errors import InputError, QdaExchangeError
+from services.shared.privacy import OffsetMap, ProjectPseudonymiser, project_pseudonymiser, replace_spans
 from services.shared.projects import Role, create_project, set_member
 from services.shared.refi.codebook_map import codebook_from_refi, split_trailer
 from services.shared.refi.export import MODEL_USER_PREFIX
@@ -27,7 +30,7 @@ from services.shared.refi.positions import STANDARD, choose_mapping, normalised_
 from services.shared.refi.reader import read_qdc, read_qdpx
 from services.shared.review import create_quotation, record_decision
 from services.shared.tables import Project, Transcript, User
-from services.shared.uploads import TranscriptMetadata, build_transcript, store_transcript
+from services.shared.uploads import TranscriptMetadata, build_pseudonymised_transcript, store_transcript
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class ImportReport:
     quotations: int
     codings: int
     skipped_codings: int
+    pseudonymised: bool = False
+    placeholders: int = 0  # replacements made in the texts
     users: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
 
@@ -63,13 +68,18 @@ class ImportReport:
 
 def import_qdpx(
     session: Session, data: bytes, *, owner: User, settings: Settings, filename: str = "import.qdpx",
-    name: str | None = None, mapping: dict[str, str] | None = None,
+    name: str | None = None, mapping: dict[str, str] | None = None, pseudonymise: bool | None = None,
 ) -> ImportReport:
-    """Create a project from a .qdpx: codebook, transcripts and their codings (flushes; the caller commits)."""
+    """Create a project from a .qdpx: codebook, transcripts and their codings (flushes; the caller commits).
+
+    `pseudonymise`: None follows QCODER_PSEUDONYMISE_BY_DEFAULT (on); False only for exports that are
+    anonymised already, since the texts are then stored as they come.
+    """
     qda = read_qdpx(data, settings)
     codebook, code_ids = codebook_from_refi(qda, source=filename, mapping=mapping,
                                             default_name=PurePath(filename).stem)
-    project = _new_project(session, qda, codebook, owner, filename, name)
+    pseudonymise = settings.pseudonymise_by_default if pseudonymise is None else pseudonymise
+    project = _new_project(session, qda, codebook, owner, filename, name, pseudonymise)
     importer = _Importer(session, qda, project, codebook, code_ids, owner, settings)
     importer.run()
     return importer.report()
@@ -77,24 +87,24 @@ def import_qdpx(
 
 def import_qdc(
     session: Session, data: bytes, *, owner: User, settings: Settings, filename: str = "codebook.qdc",
-    name: str | None = None, mapping: dict[str, str] | None = None,
+    name: str | None = None, mapping: dict[str, str] | None = None, pseudonymise: bool | None = None,
 ) -> ImportReport:
-    """Create an empty project whose codebook is the .qdc's codes."""
+    """Create an empty project whose codebook is the .qdc's codes (later uploads pseudonymise as chosen)."""
     qda = read_qdc(data, settings)
     qda.name = name or PurePath(filename).stem
     codebook, _ = codebook_from_refi(qda, source=filename, mapping=mapping, default_name=qda.name)
-    project = _new_project(session, qda, codebook, owner, filename, name)
+    pseudonymise = settings.pseudonymise_by_default if pseudonymise is None else pseudonymise
+    project = _new_project(session, qda, codebook, owner, filename, name, pseudonymise)
     return ImportReport(project_id=project.id, project_name=project.name, codebook_sha256=codebook.sha256,
                         codes=len(codebook.codes), transcripts=0, quotations=0, codings=0, skipped_codings=0,
-                        deviations=list(qda.deviations))
+                        pseudonymised=project.pseudonymise, deviations=list(qda.deviations))
 
 
 def _new_project(session: Session, qda: QdaProject, codebook: Codebook, owner: User, filename: str,
-                 name: str | None) -> Project:
+                 name: str | None, pseudonymise: bool) -> Project:
     origin = f" ({qda.origin})" if qda.origin else ""
-    # Imported codings point at exact offsets; pseudonymising the text afterwards would move them.
     return create_project(session, name=name or qda.name or PurePath(filename).stem, owner=owner, codebook=codebook,
-                          description=f"Geïmporteerd uit {filename}{origin}.", pseudonymise=False)
+                          description=f"Geïmporteerd uit {filename}{origin}.", pseudonymise=pseudonymise)
 
 
 class _Importer:
@@ -102,8 +112,9 @@ class _Importer:
                  code_ids: dict[str, str], owner: User, settings: Settings) -> None:
         self.session, self.qda, self.project, self.codebook = session, qda, project, codebook
         self.code_ids, self.owner, self.settings = code_ids, owner, settings
+        self.pseudonymiser: ProjectPseudonymiser | None = project_pseudonymiser(session, project, settings)
         self.users: dict[str, User] = {}
-        self.transcripts = self.quotations = self.codings = self.skipped = 0
+        self.transcripts = self.quotations = self.codings = self.skipped = self.placeholders = 0
         self.skipped_model = 0
 
     def note(self, message: str) -> None:
@@ -115,17 +126,20 @@ class _Importer:
             self.note("the project has no text sources; only its codebook was imported")
         memo_links = self._memo_links()
         for source in self.qda.sources:
-            transcript = self._transcript(source)
-            if transcript is None:
+            built = self._transcript(source)
+            if built is None:
                 self.skipped += sum(len(s.codings) for s in source.selections)
                 continue
+            transcript, offsets = built
             self.transcripts += 1
             mapping = choose_mapping(source.text, source.selections)
             if mapping.scheme != STANDARD:
                 self.note(f"source {source.name!r}: positions read as {mapping.scheme} (the selection names match the "
                           f"text only that way; the standard counts code points in the file's text)")
             for selection in source.selections:
-                start, end = mapping.to_text(selection.start), mapping.to_text(selection.end)
+                # File positions -> the decoded text -> the stored text (a start inside a replaced name moves
+                # to its placeholder's start, an end to its end: the coding keeps covering the same words).
+                start, end = offsets.span(mapping.to_text(selection.start), mapping.to_text(selection.end))
                 self._selection(transcript, source, selection, start, end, memo_links.get(selection.guid, []))
         if self.skipped_model:
             self.note(f"{self.skipped_model} coding(s) by qcoder model users (unreviewed machine suggestions) were "
@@ -135,7 +149,8 @@ class _Importer:
         return ImportReport(
             project_id=self.project.id, project_name=self.project.name, codebook_sha256=self.codebook.sha256,
             codes=len(self.codebook.codes), transcripts=self.transcripts, quotations=self.quotations,
-            codings=self.codings, skipped_codings=self.skipped, users=sorted(u.username for u in self.users.values()),
+            codings=self.codings, skipped_codings=self.skipped, pseudonymised=self.pseudonymiser is not None,
+            placeholders=self.placeholders, users=sorted(u.username for u in self.users.values()),
             deviations=list(self.qda.deviations),
         )
 
@@ -173,22 +188,28 @@ class _Importer:
         return TranscriptMetadata(respondent_id=values.get("respondent_id"), case_name=values.get("case_name"),
                                   respondent_role=values.get("respondent_role"))
 
-    def _transcript(self, source: QdaSource) -> Transcript | None:
+    def _transcript(self, source: QdaSource) -> tuple[Transcript, OffsetMap] | None:
         stem = PurePath(source.name).stem or source.guid
         try:
-            transcript = build_transcript(source.text.encode("utf-8"), f"{stem}.txt", self.settings,
-                                          self._attributes(source))
+            transcript, pseudonymised = build_pseudonymised_transcript(
+                source.text.encode("utf-8"), f"{stem}.txt", self.settings, self._attributes(source),
+                pseudonymiser=self.pseudonymiser)
         except InputError as exc:
             self.note(f"source {source.name!r} skipped with its {len(source.selections)} selection(s): {exc.message}")
             return None
-        if transcript.text != normalised_text(source.text):
+        expected, offsets = normalised_text(source.text), OffsetMap([])
+        if pseudonymised is not None:
+            expected, offsets = replace_spans(expected, pseudonymised.replacements)
+            self.placeholders += len(pseudonymised.replacements)
+        if transcript.text != expected:
             raise QdaExchangeError(f"Source {source.name!r} changed while it was read, so its codings cannot be "
                                    "placed; report this as a bug.", source=source.name)
-        transcript.filename = source.name[:512]
+        # Source names are often the respondent's name ("Interview Jansen.docx").
+        transcript.filename = self._private(source.name)[:512]
         transcript.status = "done"  # not queued: an import brings people's codings, not a model run
         transcript.warnings = [*transcript.warnings, "imported from a REFI-QDA project; not processed by a model "
                                "(POST /api/v1/transcripts/<id>/process to get machine suggestions)"]
-        return store_transcript(self.session, self.project, transcript, self.owner)
+        return store_transcript(self.session, self.project, transcript, self.owner), offsets
 
     def _selection(self, transcript: Transcript, source: QdaSource, selection: QdaSelection, start: int, end: int,
                    linked_notes: list[str]) -> None:
@@ -217,6 +238,7 @@ class _Importer:
             if code_id not in [c for c, _ in codes]:
                 codes.append((code_id, coding.created or selection.created))
         text, meta = split_trailer(selection.description)
+        text = self._private(text)
         stance = meta.get("stance") if meta else None
         memos = [self.qda.notes[guid] for guid in [*selection.note_refs, *linked_notes] if guid in self.qda.notes]
         if not by_user:
@@ -240,8 +262,15 @@ class _Importer:
                     latest = self._comment(quotation, transcript, reviewer, text, latest)
                 for memo in memos:
                     author = self._user(memo.user_guid) if memo.user_guid in self.qda.users else reviewer
-                    latest = self._comment(quotation, transcript, author, memo.text.strip() or memo.name, latest)
+                    latest = self._comment(quotation, transcript, author, self._private(memo.text.strip() or memo.name),
+                                           latest)
                 first = False
+
+    def _private(self, text: str) -> str:
+        """A short text (memo, comment, source name) with the project's placeholders, when it pseudonymises."""
+        if self.pseudonymiser is None or not text:
+            return text
+        return self.pseudonymiser.pseudonymise_value(text)
 
     def _comment(self, quotation, transcript: Transcript, author: User, text: str, latest: int) -> int:  # noqa: ANN001
         if not text.strip():

@@ -1,6 +1,8 @@
 """Charts as PNG and SVG: real images, reproducible SVG, labelled with the codes that occur."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from lxml import etree
 
@@ -27,3 +29,23 @@ def test_charts_label_codes_and_cases(codings):
     assert "aanspreekpunt" in heat
     with pytest.raises(InputError):
         render(code_frequency_figure(codings), "gif")
+
+
+# Markup, an XML comment end, a mathtext pair with an unknown command, and quotes: all are just text.
+HOSTILE = '--><script>alert(1)</script><svg onload="alert(2)"> $\\foo$ & "x"'
+
+
+def test_charts_svg_carries_names_as_text_only(codings):
+    """The web screen shows the SVG inline, so names from codebooks and transcripts must not become markup."""
+    renamed = {"KP03", "OPL-EEN-AANSPREEKPUNT"}
+    codings.codebook = replace(codings.codebook, codes=tuple(
+        replace(code, name=HOSTILE) if code.id in renamed else code for code in codings.codebook.codes))
+    codings.transcripts[0].case_name = HOSTILE
+    for figure in (code_frequency_figure(codings), heatmap_figure(codings, cooccurrence(codings))):
+        assert render(figure, "png").startswith(b"\x89PNG")
+        root = etree.fromstring(render(figure, "svg"))
+        elements = [e for e in root.iter() if isinstance(e.tag, str)]
+        assert {etree.QName(e).localname for e in elements} & {"script", "foreignObject"} == set()
+        assert [name for e in elements for name in e.attrib if name.lower().startswith("on")] == []
+        comments = [c.text for c in root.iter(etree.Comment)]
+        assert any("alert(1)" in text and "&lt;script&gt;" in text for text in comments), comments

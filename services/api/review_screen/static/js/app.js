@@ -1,6 +1,7 @@
 // Entry point: login, routing, the project list and the project overview.
 import { ApiError, get, login, logout, token } from "./api.js";
 import { dialogOpen, showHelp } from "./dialogs.js";
+import { showAnalysis } from "./analysis.js";
 import { showCodeManager } from "./codes.js";
 import { showTranscript } from "./review.js";
 import { S, el, kbd, progressBar, projectInfo, setCrumbs, setToolbar, toast } from "./state.js";
@@ -97,6 +98,7 @@ async function showOverview(projectId) {
     el("button", { type: "button", class: "tool", onclick: () => start("document") }, "Review in document order ", kbd("d")),
     el("button", { type: "button", class: "tool", onclick: () => start("uncertainty") }, "Lowest confidence first ", kbd("u")),
     el("a", { class: "tool", href: `#/p/${projectId}/codes` }, "Code manager ", kbd("g")),
+    el("a", { class: "tool", href: `#/p/${projectId}/analysis`, id: "open-analysis" }, "Analysis ", kbd("a")),
     el("button", { type: "button", class: "tool", onclick: showHelp }, "Help ", kbd("?")),
   );
   const total = rows.reduce((n, r) => n + r.progress.total, 0);
@@ -124,6 +126,7 @@ async function showOverview(projectId) {
     if (event.key === "d") start("document");
     else if (event.key === "u") start("uncertainty");
     else if (event.key === "g") location.hash = `#/p/${projectId}/codes`;
+    else if (event.key === "a") location.hash = `#/p/${projectId}/analysis`;
     else return false;
     return true;
   });
@@ -142,6 +145,7 @@ export async function route() {
     showWho();
     const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
     if (parts[0] === "p" && parts[2] === "codes") return await showCodeManager(parts[1], parts[3] || null);
+    if (parts[0] === "p" && parts[2] === "analysis") return await showAnalysis(parts[1], parts[3] || null, parts[4] || null);
     if (parts[0] === "p" && parts[1]) return await showOverview(parts[1]);
     if (parts[0] === "t" && parts[1]) return await showTranscript(parts[1], parts[2] || null);
     return await showProjects();

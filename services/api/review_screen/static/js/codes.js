@@ -1,15 +1,26 @@
 // The code manager: the codebook with counts per code, and per code its quotations across the
 // project, quoted with the respondent id the way the thesis' chapter 4 quotes its respondents.
 import { get, query } from "./api.js";
+import {
+  AGREEMENT_COLUMNS, agreementCells, agreementControls, agreementFooter, chooseComparison, comparisonKey, loadAgreement,
+  nextComparisonKey,
+} from "./agreement.js";
 import { showHelp } from "./dialogs.js";
 import { S, el, fill, kbd, projectInfo, setCrumbs, setToolbar } from "./state.js";
 
 const OUTCOME_TEXT = { open: "open", confirmed: "confirmed", rejected: "rejected" };
+const COUNT_COLUMNS = [["Code", null], ["Suggested", null], ["Open", null], ["Confirmed", null], ["Rejected", null],
+  ["Resp.", "Respondents with a quotation of this code"]];
 
 export async function showCodeManager(projectId, selectedCode) {
   const info = await projectInfo(projectId);
   const reviewer = S.reviewerView;
-  const counts = await get(`/projects/${projectId}/review/codes${query({ reviewer })}`);
+  const [counts, agreement] = await Promise.all([get(`/projects/${projectId}/review/codes${query({ reviewer })}`),
+    loadAgreement(projectId)]);
+  const reloadWith = (key) => {
+    chooseComparison(key);
+    showCodeManager(projectId, rows[index] ? rows[index].dataset.code : selectedCode);
+  };
   setCrumbs([{ label: "Projects", href: "#/" }, { label: info.project.name, href: `#/p/${projectId}` }, { label: "Code manager" }]);
   const back = S.lastTranscript ? `#/t/${S.lastTranscript}` : `#/p/${projectId}`;
   setToolbar(
@@ -28,26 +39,29 @@ export async function showCodeManager(projectId, selectedCode) {
   const body = el("tbody");
   for (const group of groups) {
     if (!group.codes.length) continue;
-    body.appendChild(el("tr", { class: "group" }, el("th", { colspan: "6", text: group.title })));
+    body.appendChild(el("tr", { class: "group" }, el("th", { colspan: String(COUNT_COLUMNS.length + AGREEMENT_COLUMNS.length), text: group.title })));
     for (const c of group.codes) {
       const row = el("tr", { class: "row code", "data-code": c.id, tabindex: "-1" },
         el("td", {}, el("span", { class: "swatch", style: `background:${c.color}` }),
           el("span", { text: c.number ? `${c.number}. ${c.name}` : c.name, title: c.id })),
-        number(c.suggested), number(c.open), number(c.confirmed), number(c.rejected), number(c.respondents));
+        number(c.suggested), number(c.open), number(c.confirmed), number(c.rejected), number(c.respondents),
+        agreementCells(agreement, c.id));
       row.addEventListener("click", () => choose(rows.indexOf(row), true));
       rows.push(row);
       body.appendChild(row);
     }
   }
-  const table = el("table", { class: "codes-table", id: "code-table" },
-    el("thead", {}, el("tr", {}, ["Code", "Suggested", "Open", "Confirmed", "Rejected", "Resp."].map((h) => el("th", { text: h, title: h === "Resp." ? "Respondents with a quotation of this code" : null })))),
-    body);
+  const table = el("table", { class: "codes-table", id: "code-table", "data-comparison": comparisonKey(agreement) },
+    el("thead", {}, el("tr", {}, COUNT_COLUMNS.map(([h, title]) => el("th", { text: h, title })),
+      AGREEMENT_COLUMNS.map(([h, title]) => el("th", { text: h, title, class: "agr" })))),
+    body, el("tfoot", {}, agreementFooter(agreement, COUNT_COLUMNS.length)));
   const detail = el("section", { class: "code-detail", id: "code-quotations" });
   const totals = counts.reduce((t, c) => ({ suggested: t.suggested + c.suggested, confirmed: t.confirmed + c.confirmed,
     rejected: t.rejected + c.rejected, open: t.open + c.open }), { suggested: 0, confirmed: 0, rejected: 0, open: 0 });
   document.getElementById("view").replaceChildren(el("div", { class: "codemanager" },
     el("section", { class: "code-list" }, el("h1", { text: "Code manager" }),
       el("p", { class: "muted", text: `${totals.suggested} code suggestions by the model · ${totals.confirmed} confirmed · ${totals.rejected} rejected · ${totals.open} open` }),
+      agreementControls(agreement, reloadWith),
       table),
     detail));
 
@@ -68,6 +82,7 @@ export async function showCodeManager(projectId, selectedCode) {
       location.hash = back;
     } else if (key === "Escape" || key === "g") location.hash = back;
     else if (key === "o") location.hash = `#/p/${projectId}`;
+    else if (key === "a" && agreement.comparisons.length > 1) reloadWith(nextComparisonKey(agreement));
     else if (key === "?") showHelp();
     else return false;
     return true;

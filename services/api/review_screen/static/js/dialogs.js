@@ -187,7 +187,9 @@ export const SHORTCUTS = [
     ["Enter / Esc", "save / cancel"], ["drag", "the handles at start and end (Alt: by sentence)"]]],
   ["New quotation", [["n", "from the selected text, or the sentence after this quotation"],
     ["↑ / ↓", "(no selection) previous / next sentence"], ["Enter", "choose a code and save"]]],
-  ["Other", [["v", "view: my review ⇄ all reviewers"], ["?", "this help"], ["Esc", "close"]]],
+  ["Other", [["v", "view: my review ⇄ all reviewers"], ["w", "what changed since the earlier run (after a re-run)"],
+    ["[ / ]", "previous / next change (while that panel is open)"], ["a", "code manager: next agreement comparison"],
+    ["?", "this help"], ["Esc", "close"]]],
 ];
 
 export function showHelp() {

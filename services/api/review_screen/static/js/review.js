@@ -1,9 +1,11 @@
 // The document review view: layout, rendering, the side panel, navigation and the keyboard.
 import { get, query } from "./api.js";
-import { decideAction, createFromSpan, undoLast } from "./decisions.js";
+import { loadChanges, stepChange, toggleChanges } from "./changes.js";
+import { decideAction, undoLast } from "./decisions.js";
 import { STANCE_LABELS, showHelp } from "./dialogs.js";
 import { codeChip, matchesFilter, renderHandles, renderMargin, renderText, scoreOf } from "./document.js";
-import { Boundaries, offsetFromPoint, selectionOffsets } from "./spans.js";
+import { cancelSpan, onDrag, spanKey, startNew, startSpanEdit } from "./spanedit.js";
+import { Boundaries, selectionOffsets } from "./spans.js";
 import { S, el, fill, kbd, progressBar, projectInfo, setCrumbs, setToolbar, toast } from "./state.js";
 
 // The one review view on the page; rebuilt when a transcript is opened.
@@ -31,6 +33,7 @@ export async function showTranscript(transcriptId, quotationId) {
   render();
   select(wanted ? wanted.id : first ? first.id : null);
   S.keys = onKey;
+  loadChanges(ctx, ui.changesSlot, ui.changes);
   if (doc.transcript.status === "queued" || doc.transcript.status === "processing") {
     toast(`This transcript is ${doc.transcript.status}; it opens for review when it is ready.`, "warn");
     const hash = location.hash;
@@ -48,7 +51,8 @@ function buildLayout() {
   ui.mode = el("button", { type: "button", class: "tool", id: "queue-mode", onclick: toggleQueue });
   ui.view = el("button", { type: "button", class: "tool", id: "reviewer-view", onclick: toggleView });
   ui.filter = el("span", { id: "filter" });
-  setToolbar(ui.progress, ui.mode, ui.view, ui.filter,
+  ui.changesSlot = el("span", { id: "changes-slot" });
+  setToolbar(ui.progress, ui.mode, ui.view, ui.filter, ui.changesSlot,
     el("a", { class: "tool", href: `#/p/${t.project_id}/codes`, id: "open-codes" }, "Codes ", kbd("g")),
     el("button", { type: "button", class: "tool", id: "help-button", onclick: showHelp }, "Help ", kbd("?")));
   ui.text = el("div", { id: "doc", class: "doc", lang: "nl" });
@@ -56,7 +60,8 @@ function buildLayout() {
   ui.margin = el("div", { id: "margin", "aria-label": "Codes in the margin" });
   ui.pane = el("section", { id: "pane" }, el("div", { class: "sheet" }, el("div", { class: "textcol" }, ui.text, ui.handles), ui.margin));
   ui.side = el("aside", { id: "side", "aria-live": "polite" });
-  document.getElementById("view").replaceChildren(el("div", { class: "review" }, ui.pane, ui.side));
+  ui.changes = el("aside", { id: "changes", hidden: true, "aria-label": "What changed since the earlier run" });
+  document.getElementById("view").replaceChildren(el("div", { class: "review" }, ui.pane, ui.changes, ui.side));
   ui.text.addEventListener("mousedown", (event) => {
     const seg = event.target.closest(".seg.hl");
     if (seg && !event.shiftKey && !R.spanMode) R.pendingClick = seg.dataset.q.split(" ")[0];
@@ -82,7 +87,7 @@ export function render() {
   renderMargin(ui.margin, R.doc, view, extents, (id) => select(id));
   const q = current();
   const handleSpan = R.preview || (q && R.doc.can_decide ? q : null);
-  renderHandles(ui.handles, ui.text, handleSpan, onDrag);
+  renderHandles(ui.handles, ui.text, handleSpan, (...args) => onDrag(ctx, ...args));
   renderToolbar();
   renderSide();
 }
@@ -167,7 +172,7 @@ function actions() {
     button("Change code", "c", () => runAction("relabel"), "act-relabel"),
     button("Add code", "+", () => runAction("add_code"), "act-add"),
     button("Stance", "s", () => runAction("set_stance"), "act-stance"),
-    button("Span", "e", startSpanEdit, "act-span"),
+    button("Span", "e", () => startSpanEdit(ctx), "act-span"),
     button("Memo", "m", () => runAction("comment"), "act-memo"),
     button("Undo", "u", () => undoLast(ctx), "act-undo"));
 }
@@ -288,104 +293,10 @@ function runAction(action) {
   return decideAction(ctx, q, action);
 }
 
-// --- spans: keyboard and drag ---------------------------------------------------------------
-
-function startSpanEdit() {
-  const q = current();
-  if (!q || !R.doc.can_decide) return;
-  R.spanMode = "edit";
-  R.preview = { start: q.start, end: q.end };
-  render();
-}
-
-function startNew() {
-  if (!R.doc.can_decide) return toast("Adding quotations needs the reviewer role.", "warn");
-  const picked = selectionOffsets(ui.text);
-  const q = current();
-  if (picked) {
-    const snapped = R.bounds.snapToWords(picked.start, picked.end);
-    if (!snapped) return toast("Select some words first.", "warn");
-    R.preview = snapped;
-    R.fromSelection = true;
-    window.getSelection().removeAllRanges();
-  } else {
-    const [start, end] = R.bounds.sentenceAt(q ? q.end : 0);
-    R.preview = { start, end };
-    R.fromSelection = false;
-  }
-  R.spanMode = "new";
-  render();
-  if (R.fromSelection) return finishSpan();
-}
-
-function cancelSpan() {
-  R.spanMode = null;
-  R.preview = null;
-  render();
-}
-
-async function finishSpan() {
-  const span = R.preview;
-  if (R.spanMode === "new") {
-    const created = await createFromSpan(ctx, span);
-    if (!created) return;
-    return;
-  }
-  const q = current();
-  R.spanMode = null;
-  R.preview = null;
-  if (!q || (q.start === span.start && q.end === span.end)) return render();
-  await decideAction(ctx, q, "respan", { start: span.start, end: span.end });
-}
-
-function spanKey(event) {
-  const unit = event.ctrlKey ? "sentence" : "word";
-  if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-    const dir = event.key === "ArrowRight" ? 1 : -1;
-    R.preview = R.bounds.move(R.preview, event.shiftKey ? "start" : "end", dir, unit);
-  } else if ((event.key === "ArrowUp" || event.key === "ArrowDown") && R.spanMode === "new") {
-    R.preview = R.bounds.sentenceStep(R.preview, event.key === "ArrowDown" ? 1 : -1);
-  } else if (event.key === "Enter") {
-    finishSpan();
-    return true;
-  } else if (event.key === "Escape") {
-    cancelSpan();
-    return true;
-  } else return event.key.length === 1; // swallow letters so no decision fires mid-edit
-  render();
-  const seg = ui.text.querySelector(".seg.pv");
-  if (seg) seg.scrollIntoView({ block: "nearest" });
-  return true;
-}
-
-function onDrag(edge, x, y, done, bySentence) {
-  const q = current();
-  if (!R.preview) {
-    if (!q) return;
-    R.preview = { start: q.start, end: q.end };
-    R.spanMode = R.spanMode || "drag";
-  }
-  const offset = offsetFromPoint(x, y);
-  if (offset !== null) {
-    const snapped = R.bounds.snapOffset(offset, edge, bySentence ? "sentence" : "word");
-    const span = { ...R.preview, [edge]: snapped };
-    if (span.end > span.start) R.preview = span;
-  }
-  if (!done) {
-    const extents = renderText(ui.text, R.doc, { codes: R.info.codes, currentId: R.currentId, filterCode: S.filterCode, preview: R.preview });
-    renderMargin(ui.margin, R.doc, { codes: R.info.codes, currentId: R.currentId }, extents, select);
-    return;
-  }
-  if (R.spanMode === "drag") {
-    R.spanMode = "edit";
-    finishSpan();
-  } else render();
-}
-
 // --- keyboard -------------------------------------------------------------------------------
 
 function onKey(event) {
-  if (R.spanMode && R.spanMode !== "drag") return spanKey(event);
+  if (R.spanMode && R.spanMode !== "drag") return spanKey(ctx, event);
   const key = event.key;
   if ((event.ctrlKey && key.toLowerCase() === "z") || key === "u") {
     undoLast(ctx);
@@ -404,14 +315,16 @@ function onKey(event) {
     case "-": runAction("remove_code"); break;
     case "s": runAction("set_stance"); break;
     case "m": runAction("comment"); break;
-    case "e": startSpanEdit(); break;
-    case "n": startNew(); break;
+    case "e": startSpanEdit(ctx); break;
+    case "n": startNew(ctx); break;
     case "q": toggleQueue(); break;
     case "v": toggleView(); break;
     case "f": { const q = current(); setFilter(S.filterCode ? null : q && (q.codes[0] || q.rejected_codes[0]) || null); break; }
     case "g": location.hash = `#/p/${R.doc.transcript.project_id}/codes`; break;
     case "o": location.hash = `#/p/${R.doc.transcript.project_id}`; break;
     case "?": showHelp(); break;
+    case "w": toggleChanges(ctx); break;
+    case "[": case "]": return stepChange(ctx, key === "]" ? 1 : -1);
     case "Escape": if (S.filterCode) setFilter(null); break;
     default: return false;
   }
@@ -424,4 +337,4 @@ window.addEventListener("resize", () => {
   resizeTimer = setTimeout(() => { if (R.doc && ui.text && ui.text.isConnected) render(); }, 120);
 });
 
-export const ctx = { R, render, select, advance, replaceQuotation, current, order, cancelSpan };
+export const ctx = { R, ui, render, select, advance, replaceQuotation, current, order, cancelSpan: () => cancelSpan(ctx) };

@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 FORMAT = "qcoder-labelled-data/1"
 PARTS_DIR = "parts"
 MANIFEST_FILE = "manifest.json"
-CASES = ("X", "Y", "E", "handwritten")  # E: experts and focus group of thesis §4.2, not a case
+# E: experts and focus group of thesis §4.2, not a case. review: quotations reviewed in a project
+# (services/shared/snapshots.py); train.py groups them by respondent or transcript, not by case.
+REVIEW_CASE = "review"
+CASES = ("X", "Y", "E", "handwritten", REVIEW_CASE)
 # Case Z is held back for evaluation: a single example of it in training data would leak the test set.
 HELD_BACK_CASES = ("Z",)
 SOURCE_KINDS = ("thesis-quote", "thesis-citation", "handwritten", "transcript-gold", "review")

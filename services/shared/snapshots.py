@@ -19,16 +19,17 @@ from sqlalchemy.orm import Session
 
 from services.shared.codebook import Codebook
 from services.shared.errors import InputError
-from services.shared.labelled_data import Example, Snapshot, Source, load_snapshot, snapshot_from_examples
+from services.shared.labelled_data import REVIEW_CASE, Example, Snapshot, Source, load_snapshot, snapshot_from_examples
 from services.shared.projects import project_codebook
 from services.shared.review_queue import project_items
 from services.shared.tables import Project, Transcript
 
 log = logging.getLogger(__name__)
 
-# labelled_data.CASES has no case for project transcripts; "handwritten" keeps review examples out of
-# the thesis-case cross-validation of train.py (they are evaluated per transcript by the retrain job).
-REVIEW_CASE = "handwritten"
+# Review examples have case REVIEW_CASE ("review"). train.py never makes it a fold of its case
+# cross-validation: with at least two thesis cases review examples only train there (the retrain job
+# scores them per held-out transcript); without them (a follow-up project trained from its reviews)
+# train.py groups them by respondent or transcript.
 REVIEW_KIND = "review"
 _SPACE = re.compile(r"\s+")
 

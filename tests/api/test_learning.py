@@ -1,7 +1,8 @@
 """The learning loop through the API: review, retrain, registry, promote and roll back, agreement.
 
 A tiny codebook, a synthetic base snapshot and a bag-of-words embedder keep the training quick;
-transcripts are processed in-process by the real pipeline with that model.
+transcripts are processed in-process by the real pipeline with that model. The same loop through
+Redis and a real worker process is test_learning_worker.py (slow).
 """
 from __future__ import annotations
 

@@ -49,13 +49,21 @@ def test_review_keyboard_navigation_picker_filter_and_queue(review_site, page) -
     offered = page.eval_on_selector_all(".picker-option", "(os) => os.map((o) => o.dataset.code)")
     coded = [c["id"] for c in codebook["codes"] if c["kind"] in ("knelpunt", "oplossing") and c["id"] not in current_codes]
     assert sorted(offered) == sorted(coded)
-    page.keyboard.type("vertrouw")
-    page.wait_for_function("(n) => document.querySelectorAll('.picker-option').length < n", arg=len(offered))
-    found = page.eval_on_selector_all(".picker-option", "(os) => os.map((o) => o.dataset.code)")
+    # Search for (part of) the name of a knelpunt the picker offers: which codes the model gave the
+    # first quotation (and so which are left out) depends on the shipped model.
     by_id = {c["id"]: c for c in codebook["codes"]}
     categories = {c["id"]: f"{c['id']} · {c['name']}" for c in codebook["categories"]}
-    assert found and all("vertrouw" in _fold(f"{code} {by_id[code]['name']} {categories.get(by_id[code].get('category'), '')}")
-                         for code in found)
+    needle = _fold(next(by_id[code]["name"] for code in offered if by_id[code]["kind"] == "knelpunt"))[:8]
+
+    def searched(code: str) -> str:
+        return _fold(f"{code} {by_id[code].get('number') or ''} {by_id[code]['name']} "
+                     f"{categories.get(by_id[code].get('category'), 'Oplossingsrichtingen')}")
+
+    expected = [code for code in offered if needle in searched(code)]
+    page.keyboard.type(needle)
+    page.wait_for_function("(n) => document.querySelectorAll('.picker-option').length === n", arg=len(expected))
+    found = page.eval_on_selector_all(".picker-option", "(os) => os.map((o) => o.dataset.code)")
+    assert found == expected and len(found) < len(offered)
     page.keyboard.press("Escape")
     page.wait_for_selector("#code-search", state="detached")
 

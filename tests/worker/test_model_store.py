@@ -89,6 +89,19 @@ def test_model_store_refuses_to_overwrite_a_version(stored: dict) -> None:
     assert (stored["path"] / "classifier.joblib").read_bytes() == before
 
 
+def test_model_store_writes_extra_files_read_only_and_refuses_unsafe_names(stored: dict) -> None:
+    fitted, codebook = _fitted_model(stored["codebook"]), stored["codebook"]
+    path = write_model_version(stored["models"], "v-plots", fitted, codebook, _meta(codebook), "# v\n",
+                               extra_files={"report-f1.png": b"\x89PNG plot"})
+    assert (path / "report-f1.png").read_bytes() == b"\x89PNG plot"
+    assert not (path / "report-f1.png").stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    for name in ("meta.json", "../escape.png", "sub/plot.png", ".hidden"):
+        with pytest.raises(InputError, match="plain new file names"):
+            write_model_version(stored["models"], "v-bad", fitted, codebook, _meta(codebook), "# v\n",
+                                extra_files={name: b"x"})
+    assert not (stored["models"] / "v-bad").exists() and not (stored["models"].parent / "escape.png").exists()
+
+
 def test_model_store_refuses_a_tampered_codebook(stored: dict) -> None:
     copy = stored["path"] / CODEBOOK_FILE
     os.chmod(copy, 0o644)

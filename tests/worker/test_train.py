@@ -16,6 +16,7 @@ from services.shared.config import REPO_ROOT
 from services.shared.errors import LabelledDataError
 from services.shared.labelled_data import load_snapshot, write_manifest
 from services.worker.model_store import META_FILE, REPORT_FILE, load_model
+from services.worker.report import F1_PLOT, PLOT_FILES
 from services.worker.train import (
     build_training_data,
     codebook_examples,
@@ -114,6 +115,42 @@ def write_synthetic_snapshot(directory: Path, seed: int = 0, per_case: int = 30)
     return directory
 
 
+TINY_TRANSCRIPT = """\
+---
+respondent: Int T1
+casus: Gemeente T
+---
+
+I: Wat gaat er lastig?
+
+R: Het geld en het budget is een groot probleem. De regio en de schaal zijn lastig.
+
+I: En verder?
+
+R: Ik werk hier al lang. Wantrouwen en vertrouwen tussen partijen is een probleem.
+"""
+# (sentence, knelpunt numbers, solutions) of the gold quotations in TINY_TRANSCRIPT.
+TINY_GOLD = [
+    ("Het geld en het budget is een groot probleem.", [3], []),
+    ("De regio en de schaal zijn lastig.", [1], []),
+    ("Wantrouwen en vertrouwen tussen partijen is een probleem.", [2], []),
+]
+
+
+def write_tiny_transcripts(directory: Path) -> Path:
+    """One transcript in the synthetic snapshot's vocabulary, with its gold quotations, in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "int_t1.txt").write_text(TINY_TRANSCRIPT, encoding="utf-8")
+    quotations = []
+    for sentence, knelpunten, solutions in TINY_GOLD:
+        start = TINY_TRANSCRIPT.index(sentence)
+        quotations.append({"start": start, "end": start + len(sentence), "text": sentence,
+                           "knelpunten": knelpunten, "solutions": solutions, "stance": "knelpunt"})
+    gold = {"transcript": "int_t1.txt", "quotations": quotations, "names": []}
+    (directory / "int_t1.gold.json").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
+    return directory
+
+
 # Fewer inner folds than the default keeps the synthetic trainings quick; the logic is the same.
 FAST = {"threshold_cv": 3}
 TRAINED_AT = datetime(2024, 5, 17, tzinfo=UTC)
@@ -127,6 +164,7 @@ def training_setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "snapshot": write_synthetic_snapshot(root / "synthetic-v1"),
         "codebook": write_tiny_codebook(root),
         "models": root / "models",
+        "transcripts": write_tiny_transcripts(root / "transcripts"),
     }
     setup["trained"] = _train(setup, None, activate=True, now=TRAINED_AT)
     return setup
@@ -135,7 +173,7 @@ def training_setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def _train(setup: dict, version: str | None, **kwargs: object) -> Path:
     return train_model_version(
         setup["snapshot"], setup["codebook"], setup["models"], "test-hashing", version=version, seed=13,
-        embedder=HashingEmbedder(), hyperparameters=FAST, **kwargs,
+        embedder=HashingEmbedder(), hyperparameters=FAST, transcripts_dir=setup["transcripts"], **kwargs,
     )
 
 
@@ -147,6 +185,9 @@ def test_train_is_reproducible_for_same_data_and_seed(training_setup: dict) -> N
     first = training_setup["trained"]
     second = _train(training_setup, "run-again")
     assert _meta(first)["evaluation"] == _meta(second)["evaluation"]
+    assert _meta(first)["span_evaluation"] == _meta(second)["span_evaluation"]
+    for plot in PLOT_FILES:  # the report's plots are rendered without timestamps
+        assert (first / plot).read_bytes() == (second / plot).read_bytes(), plot
     assert _meta(first)["thresholds"] == _meta(second)["thresholds"]
     embedder = HashingEmbedder()
     texts = ["Regio en geld, lastig probleem.", "Een open gesprek helpt, beter praten."]
@@ -188,6 +229,62 @@ def test_train_writes_all_metadata_fields(training_setup: dict) -> None:
     assert evaluation["knelpunten"]["micro_f1"] > evaluation["baselines"]["majority"]["knelpunt_micro_f1"]
     report = (path / REPORT_FILE).read_text(encoding="utf-8")
     assert "| KP01 | Schaal |" in report and "zero-shot" in report and "majority" in report
+
+
+def test_train_report_links_its_plots_written_read_only(training_setup: dict) -> None:
+    path = training_setup["trained"]
+    report = (path / REPORT_FILE).read_text(encoding="utf-8")
+    for name in PLOT_FILES:
+        data = (path / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000, name
+        assert f"]({name})" in report, name
+        assert (path / name).stat().st_mode & 0o222 == 0, f"{name} must be read-only like the other files"
+    assert report.index("## Evaluation") < report.index(f"]({F1_PLOT})") < report.index("## Span-level scores")
+
+
+def test_train_evaluation_has_tfidf_baseline_and_zero_shot_per_code(training_setup: dict) -> None:
+    evaluation = _meta(training_setup["trained"])["evaluation"]
+    tfidf, zero_shot = evaluation["baselines"]["tfidf"], evaluation["baselines"]["zero_shot"]
+    for key in ("knelpunt_micro_f1", "knelpunt_macro_f1", "solution_micro_f1", "stance_accuracy"):
+        assert 0.0 <= tfidf[key] <= 1.0, key
+    # Signal words are character n-grams too: the TF-IDF baseline must beat the majority baseline.
+    assert tfidf["knelpunt_micro_f1"] > evaluation["baselines"]["majority"]["knelpunt_micro_f1"]
+    per_code = evaluation["knelpunten"]["per_code"]
+    assert set(zero_shot["knelpunt_per_code_f1"]) == set(tfidf["knelpunt_per_code_f1"]) == set(per_code)
+    behind = [code for code, s in per_code.items()
+              if s["support"] and s["f1"] <= zero_shot["knelpunt_per_code_f1"][code]]
+    assert evaluation["knelpunten"]["not_above_zero_shot"] == behind
+    report = (training_setup["trained"] / REPORT_FILE).read_text(encoding="utf-8")
+    assert "| TF-IDF + logistic regression (character n-grams only) |" in report
+    assert "| zero-shot F1 | TF-IDF F1 | > zero-shot |" in report
+    kp01 = f"| {zero_shot['knelpunt_per_code_f1']['KP01']:.3f} | {tfidf['knelpunt_per_code_f1']['KP01']:.3f} |"
+    assert kp01 in next(line for line in report.splitlines() if line.startswith("| KP01 |"))
+
+
+def test_train_reliability_bins_sum_to_the_scored_pairs(training_setup: dict) -> None:
+    evaluation = _meta(training_setup["trained"])["evaluation"]
+    n, knelpunten = evaluation["n_evaluated"], evaluation["knelpunten"]
+    assert sum(b["count"] for b in knelpunten["reliability"]) == n * len(knelpunten["per_code"])
+    assert sum(b["count"] for b in evaluation["stance"]["reliability"]) == n
+    confusion = knelpunten["confusion"]
+    assert confusion["labels"] == [*knelpunten["per_code"], "none"]
+    for i, (code, s) in enumerate(knelpunten["per_code"].items()):
+        assert confusion["matrix"][i][i] == round(s["recall"] * s["support"]), code
+
+
+def test_train_scores_spans_of_the_gold_transcripts(training_setup: dict) -> None:
+    spans = _meta(training_setup["trained"])["span_evaluation"]
+    assert spans["transcripts"] == ["int_t1.txt"] and spans["gold_quotations"] == len(TINY_GOLD)
+    assert spans["segmenter"].startswith("rules-v")
+    assert spans["sentences"] == 4  # the respondent's sentences; the interviewer's are never coded
+    knelpunten = spans["knelpunten"]
+    assert knelpunten["gold"] == 3 and set(knelpunten["per_code"]) >= {"KP01", "KP02", "KP03"}
+    assert knelpunten["matched_predicted"] <= knelpunten["predicted"] == sum(
+        s["predicted"] for s in knelpunten["per_code"].values())
+    # The sentences use the snapshot's signal words, so each gold quotation is found.
+    assert knelpunten["micro_recall"] == 1.0
+    report = (training_setup["trained"] / REPORT_FILE).read_text(encoding="utf-8")
+    assert "## Span-level scores on the example transcripts" in report and "| int_t1.txt | 4 |" in report
 
 
 def test_train_default_version_name_and_activation(training_setup: dict) -> None:
@@ -271,3 +368,9 @@ def test_train_real_snapshot_with_default_embedder(tmp_path: Path) -> None:
     # Learned from real quotes, the model must beat always naming the most frequent knelpunt.
     assert knelpunten["micro_f1"] > meta["evaluation"]["baselines"]["majority"]["knelpunt_micro_f1"]
     assert meta["training_seconds"] < 600
+    # `qcoder train` scores spans on the example transcripts by default and draws the report's plots.
+    spans = meta["span_evaluation"]
+    assert spans["transcripts"] == ["int_p1.txt", "int_p2.txt", "int_q1.txt", "int_q2.txt"]
+    # 121 quotations; 129 (quotation, knelpunt) pairs (labelled_data/transcripts/README.md)
+    assert spans["gold_quotations"] == 121 and spans["knelpunten"]["gold"] == 129
+    assert all((model.path / name).is_file() for name in PLOT_FILES)

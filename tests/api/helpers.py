@@ -32,3 +32,33 @@ def new_project(client: TestClient, headers: dict[str, str], name: str = "LZW st
     response = client.post("/api/v1/projects", json={"name": name, "pseudonymise": False}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+SHORT_INTERVIEW = b"I: Hoe gaat het?\nR: De afdeling wonen en de afdeling zorg weten niet van elkaar wat ze doen.\n"
+
+
+def store_waiting_transcript(
+    settings: Settings, *, pseudonymise: bool = False, stored_minutes_ago: int = 0, text: bytes = SHORT_INTERVIEW
+) -> str:
+    """Store one transcript (status queued, no job) in a new project of a new user, straight in the
+    database as an upload would; returns its id."""
+    from datetime import timedelta
+
+    from services.shared.codebook import load_codebook
+    from services.shared.projects import create_project
+    from services.shared.tables import User, utcnow
+    from services.shared.uploads import build_transcript, store_transcript
+
+    prepare_database(settings)
+    database = Database(settings)
+    with database.transaction() as session:
+        owner = User(username=f"owner-{utcnow().timestamp():.6f}", password_hash="!", is_admin=False)
+        session.add(owner)
+        session.flush()
+        project = create_project(session, name="p", owner=owner, codebook=load_codebook(settings.codebook_path),
+                                 pseudonymise=pseudonymise)
+        transcript = store_transcript(session, project, build_transcript(text, "a.txt", settings), owner)
+        transcript.updated_at = utcnow() - timedelta(minutes=stored_minutes_ago)
+        transcript_id = transcript.id
+    database.dispose()
+    return transcript_id

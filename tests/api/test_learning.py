@@ -14,44 +14,16 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.shared.db import Database
 from services.worker.retrain import run_training
-from services.worker.runtime import WorkerRuntime
 from services.worker.tasks import run_transcript
 from tests.api.helpers import login, prepare_database
-from tests.worker.test_train import FAST, TINY_CODEBOOK, HashingEmbedder, write_synthetic_snapshot, write_tiny_codebook
-from services.worker.train import train_model_version
-
-TRANSCRIPTS = {
-    "int_a.txt": "I: Hoe gaat de samenwerking?\nR: Het geld en het budget zijn een groot probleem, lastig. "
-                 "De regio en de schaal van lokaal overleg is lastig.\nI: En verder?\n"
-                 "R: Er is wantrouwen tussen partijen, geen vertrouwen, een probleem.\n",
-    "int_b.txt": "I: Wat werkt er?\nR: De wet en de regels zijn lastig, een probleem. "
-                 "Een open gesprek helpt, beter praten lost het op.\nI: Nog iets?\n"
-                 "R: Afspraken in de regio maken we beter, dat lost op.\n",
-}
-
-
-def _setup(tmp_path: Path, make_settings, redis_url: str):  # noqa: ANN001, ANN202
-    data = tmp_path / "labelled"
-    write_synthetic_snapshot(data / "synthetic-v1")
-    codebook = write_tiny_codebook(tmp_path)
-    models = tmp_path / "models"
-    base = train_model_version(data / "synthetic-v1", codebook, models, "test-hashing", version="base-v0",
-                               embedder=HashingEmbedder(), hyperparameters=FAST, activate=True)
-    settings = make_settings(redis_url=redis_url, models_dir=models, labelled_data_dir=data, codebook_path=codebook,
-                             segmenter="rules", pseudonymise_recogniser="rules")
-    return settings, base.name
-
-
-def _runtime(settings) -> WorkerRuntime:  # noqa: ANN001
-    runtime = WorkerRuntime(settings)
-    runtime._embedders["test-hashing"] = HashingEmbedder()  # noqa: SLF001 - the fake embedder has no builder
-    return runtime
+from tests.api.learning_support import TRANSCRIPTS, fake_embedder_runtime, learning_setup
+from tests.worker.training_support import FAST, TINY_CODEBOOK, HashingEmbedder
 
 
 def test_learning_review_retrain_promote_rollback(tmp_path: Path, make_settings, redis_url: str) -> None:
-    settings, base_version = _setup(tmp_path, make_settings, redis_url)
+    settings, base_version = learning_setup(tmp_path, make_settings, redis_url)
     prepare_database(settings, ("admin", True))
-    runtime = _runtime(settings)
+    runtime = fake_embedder_runtime(settings)
     with TestClient(create_app(settings)) as client:
         headers = login(client, "admin")
         project = client.post("/api/v1/projects", headers=headers, json={

@@ -19,8 +19,8 @@ from services.worker.retrain import run_training
 from services.worker.tasks import run_transcript
 from services.worker.train import build_training_data, grouped_folds
 from tests.api.helpers import login, prepare_database
-from tests.api.test_learning import _runtime, _setup
-from tests.worker.test_train import FAST, HashingEmbedder
+from tests.api.learning_support import fake_embedder_runtime, learning_setup
+from tests.worker.training_support import FAST, HashingEmbedder
 
 FOLLOW_UP_CODEBOOK = """\
 key: vervolg
@@ -72,9 +72,9 @@ def _add_quotations(client: TestClient, headers: dict, runtime: object, transcri
 def test_learning_follow_up_project_trains_from_its_reviews_grouped_by_transcript(
     tmp_path: Path, make_settings, redis_url: str
 ) -> None:
-    settings, base_version = _setup(tmp_path, make_settings, redis_url)
+    settings, base_version = learning_setup(tmp_path, make_settings, redis_url)
     prepare_database(settings, ("admin", True))
-    runtime = _runtime(settings)
+    runtime = fake_embedder_runtime(settings)
     with TestClient(create_app(settings)) as client:
         headers = login(client, "admin")
         project = client.post("/api/v1/projects", headers=headers, json={
@@ -125,9 +125,9 @@ def test_learning_follow_up_project_trains_from_its_reviews_grouped_by_transcrip
 def test_learning_follow_up_project_starts_from_base_data_through_a_mapping_file(
     tmp_path: Path, make_settings, redis_url: str
 ) -> None:
-    settings, _ = _setup(tmp_path, make_settings, redis_url)
+    settings, _ = learning_setup(tmp_path, make_settings, redis_url)
     prepare_database(settings, ("admin", True))
-    runtime = _runtime(settings)
+    runtime = fake_embedder_runtime(settings)
     mapping_file = tmp_path / "mapping.yaml"
     mapping_file.write_text("codes:\n  KP03: GELD\n  KP04: WET\n  OPL-PRAAT: OPL-GESPREK\n", encoding="utf-8")
     with TestClient(create_app(settings)) as client:

@@ -20,9 +20,9 @@ from services.shared.tables import ProcessingRun
 from services.worker.embed import USE_NAME, build_embedder
 from services.worker.train import train_model_version
 from tests.api.helpers import login, prepare_database
-from tests.api.test_learning import TRANSCRIPTS
+from tests.api.learning_support import TRANSCRIPTS
 from tests.support import wait_for
-from tests.worker.test_train import FAST, TINY_CODEBOOK, write_synthetic_snapshot, write_tiny_codebook
+from tests.worker.training_support import FAST, TINY_CODEBOOK, write_synthetic_snapshot, write_tiny_codebook
 
 LATER = {
     "int_c.txt": "I: Hoe gaat het?\nR: Het budget en het geld zijn een probleem, lastig.\n",

@@ -21,8 +21,8 @@ from services.shared.tables import Quotation
 from services.worker.runtime import WorkerRuntime, set_runtime
 from services.worker.train import train_model_version
 from tests.api.helpers import login, prepare_database
-from tests.api.test_learning import TRANSCRIPTS, _runtime, _setup
-from tests.worker.test_train import FAST, TINY_CODEBOOK, HashingEmbedder, write_synthetic_snapshot
+from tests.api.learning_support import TRANSCRIPTS, fake_embedder_runtime, learning_setup
+from tests.worker.training_support import FAST, TINY_CODEBOOK, HashingEmbedder, write_synthetic_snapshot
 
 NEXT_VERSION = "next-v1"
 
@@ -77,12 +77,12 @@ def _check_accounts_for_every_quotation(comparison: dict, base: dict, other: dic
 def test_rerun_with_a_chosen_version_keeps_runs_and_decisions_and_shows_changes(
     tmp_path: Path, make_settings, redis_url: str
 ) -> None:
-    settings, base_version = _setup(tmp_path, make_settings, redis_url)
+    settings, base_version = learning_setup(tmp_path, make_settings, redis_url)
     write_synthetic_snapshot(tmp_path / "labelled" / "synthetic-v2", seed=7, per_case=12)
     train_model_version(tmp_path / "labelled" / "synthetic-v2", settings.codebook_path, settings.models_dir,
                         "test-hashing", version=NEXT_VERSION, embedder=HashingEmbedder(), hyperparameters=FAST)
     prepare_database(settings, ("admin", True))
-    runtime = _runtime(settings)
+    runtime = fake_embedder_runtime(settings)
     with TestClient(create_app(settings)) as client:
         headers = login(client, "admin")
         project = client.post("/api/v1/projects", headers=headers, json={

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from services.api.app import create_app
 from tests.api.helpers import ADMIN_PASSWORD, prepare_database
 from tests.browser.live_server import LiveServer
-from tests.browser.test_review_screen import CHROMIUM, _login, _require, _save_screenshot, page  # noqa: F401
+from tests.browser.screen_support import CHROMIUM, _login, _require, _save_screenshot
 from tests.shared.refi.builders import TRANSCRIPT_X1, TRANSCRIPT_Y1, span
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from tests.api.helpers import ADMIN_PASSWORD
-from tests.browser.screen_support import (  # noqa: F401 - also imported by other browser tests
-    CHROMIUM, _current_id, _drag_select, _free_sentence, _login, _press_and_wait_for_new_current, _require,
-    _save_screenshot, page,
+from tests.browser.screen_support import (
+    _current_id, _drag_select, _free_sentence, _login, _press_and_wait_for_new_current, _save_screenshot,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -15,10 +15,8 @@ from services.shared.db import Database
 from services.shared.projects import create_project
 from services.shared.tables import Transcript, User, utcnow
 from services.shared.uploads import build_transcript, store_transcript
-from tests.api.helpers import prepare_database
+from tests.api.helpers import SHORT_INTERVIEW, prepare_database, store_waiting_transcript
 from tests.support import settings_env
-
-INTERVIEW = b"I: Hoe gaat het?\nR: De afdeling wonen en de afdeling zorg weten niet van elkaar wat ze doen.\n"
 
 
 def _requeue(settings, *args: str) -> subprocess.CompletedProcess:  # noqa: ANN001
@@ -34,7 +32,7 @@ def test_requeue_queues_stranded_transcripts_once_and_prints_them(make_settings,
         owner = session.scalar(select(User).where(User.username == "owner"))
         project = create_project(session, name="p", owner=owner, codebook=load_codebook(settings.codebook_path),
                                  pseudonymise=False)
-        ids = {status: store_transcript(session, project, build_transcript(INTERVIEW, f"{status}.txt", settings),
+        ids = {status: store_transcript(session, project, build_transcript(SHORT_INTERVIEW, f"{status}.txt", settings),
                                         owner).id for status in ("queued", "processing", "done", "fresh")}
         for status, transcript_id in ids.items():
             # Stored ten minutes ago without a job: as if the API died between commit and enqueue.
@@ -62,16 +60,7 @@ def test_requeue_without_redis_is_a_clear_error(make_settings) -> None:
 
     # Nothing waits, so Redis is never asked; with a waiting transcript it must fail clearly.
     assert result.returncode == 0 and "queued 0" in result.stderr
-    database = Database(settings)
-    with database.transaction() as session:
-        owner = User(username="o", password_hash="!", is_admin=False)
-        session.add(owner)
-        session.flush()
-        project = create_project(session, name="p", owner=owner, codebook=load_codebook(settings.codebook_path),
-                                 pseudonymise=False)
-        transcript = store_transcript(session, project, build_transcript(INTERVIEW, "a.txt", settings), owner)
-        transcript.updated_at = utcnow() - timedelta(minutes=10)
-    database.dispose()
+    store_waiting_transcript(settings, stored_minutes_ago=10)
 
     failed = _requeue(settings)
 

@@ -3,7 +3,6 @@ and periodically, by one process of the installation per interval."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import redis
 from fastapi.testclient import TestClient
@@ -11,32 +10,14 @@ from rq import Queue
 from sqlalchemy import select
 
 from services.api.app import create_app
-from services.shared.codebook import load_codebook
 from services.shared.db import Database
-from services.shared.projects import create_project
 from services.shared.recovery import sweep_if_due
-from services.shared.tables import Transcript, User, utcnow
-from services.shared.uploads import build_transcript, store_transcript
-from tests.api.helpers import prepare_database
-
-INTERVIEW = b"I: Hoe gaat het?\nR: De afdeling wonen en de afdeling zorg weten niet van elkaar wat ze doen.\n"
-
+from services.shared.tables import Transcript
+from tests.api.helpers import store_waiting_transcript
 
 def _stranded(settings, *, pseudonymise: bool = False) -> str:  # noqa: ANN001
     """A transcript stored ten minutes ago whose job never reached Redis."""
-    prepare_database(settings)
-    database = Database(settings)
-    with database.transaction() as session:
-        owner = User(username="owner", password_hash="!", is_admin=False)
-        session.add(owner)
-        session.flush()
-        project = create_project(session, name="p", owner=owner, codebook=load_codebook(settings.codebook_path),
-                                 pseudonymise=pseudonymise)
-        transcript = store_transcript(session, project, build_transcript(INTERVIEW, "a.txt", settings), owner)
-        transcript.updated_at = utcnow() - timedelta(minutes=10)
-        transcript_id = transcript.id
-    database.dispose()
-    return transcript_id
+    return store_waiting_transcript(settings, pseudonymise=pseudonymise, stored_minutes_ago=10)
 
 
 def _job_id(settings, transcript_id: str) -> str | None:  # noqa: ANN001

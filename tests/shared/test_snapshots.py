@@ -9,7 +9,7 @@ from services.shared.codebook import load_codebook
 from services.shared.errors import InputError
 from services.shared.labelled_data import Example, Source
 from services.shared.snapshots import load_code_mapping, map_base_examples
-from tests.worker.test_train import write_tiny_codebook
+from tests.worker.training_support import write_tiny_codebook
 
 TARGET = """\
 key: vervolg

@@ -7,30 +7,18 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
-from services.shared.codebook import load_codebook
 from services.shared.db import Database
 from services.shared.deletion import delete_transcript
-from services.shared.projects import create_project
 from services.shared.queue import enqueue_transcript, make_queue
-from services.shared.tables import EmbeddingCacheEntry, Transcript, User
-from services.shared.uploads import build_transcript, store_transcript
+from services.shared.tables import EmbeddingCacheEntry, Transcript
 from services.worker.runtime import WorkerRuntime, set_runtime
-from tests.api.helpers import prepare_database
-
-INTERVIEW = b"I: Hoe gaat het?\nR: De afdeling wonen en de afdeling zorg weten niet van elkaar wat ze doen.\n"
+from tests.api.helpers import store_waiting_transcript
 
 
 def test_job_of_a_transcript_deleted_while_queued_ends_cleanly(database_url, redis_url, make_settings) -> None:
     settings = make_settings(database_url=database_url, redis_url=redis_url, segmenter="rules")
-    prepare_database(settings)
+    transcript_id = store_waiting_transcript(settings)
     database = Database(settings)
-    with database.transaction() as session:
-        owner = User(username="owner", password_hash="!", is_admin=False)
-        session.add(owner)
-        session.flush()
-        project = create_project(session, name="p", owner=owner, codebook=load_codebook(settings.codebook_path),
-                                 pseudonymise=False)
-        transcript_id = store_transcript(session, project, build_transcript(INTERVIEW, "a.txt", settings), owner).id
     connection = redis.Redis.from_url(redis_url)
     job_id = enqueue_transcript(settings, connection, transcript_id)
     with database.transaction() as session:

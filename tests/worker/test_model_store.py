@@ -23,7 +23,7 @@ from services.worker.model_store import (
     set_active_version,
     write_model_version,
 )
-from tests.worker.test_train import HashingEmbedder, write_tiny_codebook
+from tests.worker.training_support import HashingEmbedder, write_tiny_codebook
 
 TEXTS = [
     "Regio en schaal zijn lastig.", "Wantrouwen tussen partijen, een probleem.", "Geld en budget ontbreken.",

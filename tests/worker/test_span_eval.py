@@ -10,7 +10,7 @@ from services.shared.codebook import load_codebook
 from services.shared.config import REPO_ROOT
 from services.shared.errors import LabelledDataError
 from services.worker.span_eval import Span, add_counts, load_gold_transcripts, span_counts, span_scores
-from tests.worker.test_train import TINY_GOLD, TINY_TRANSCRIPT, write_tiny_codebook, write_tiny_transcripts
+from tests.worker.training_support import TINY_GOLD, TINY_TRANSCRIPT, write_tiny_codebook, write_tiny_transcripts
 
 def test_span_counts_match_on_overlap_of_the_same_code_only() -> None:
     predicted = [Span(0, 10, frozenset({"A"})), Span(20, 30, frozenset({"A", "B"})), Span(40, 50, frozenset({"B"})),

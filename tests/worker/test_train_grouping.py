@@ -10,7 +10,7 @@ from services.shared.codebook import load_codebook
 from services.shared.errors import LabelledDataError
 from services.shared.labelled_data import Example, Source, load_snapshot
 from services.worker.train import CODEBOOK_CASE, REVIEW_FOLDS, build_training_data, grouped_folds
-from tests.worker.test_train import HashingEmbedder, write_synthetic_snapshot, write_tiny_codebook
+from tests.worker.training_support import HashingEmbedder, write_synthetic_snapshot, write_tiny_codebook
 
 
 def _reviewed(transcript: str, respondent: str | None, index: int) -> Example:

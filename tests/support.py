@@ -109,3 +109,26 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def run_queued_jobs(settings: Settings, runtime=None) -> None:  # noqa: ANN001 - a WorkerRuntime
+    """Run every queued job with RQ's own job execution (SimpleWorker, burst) in this process, then return.
+
+    `runtime` replaces the worker runtime (e.g. one with a test embedder); by default a fresh one is
+    built and closed afterwards."""
+    from rq import SimpleWorker
+
+    from services.shared.queue import make_queue, make_redis
+    from services.worker.runtime import WorkerRuntime, set_runtime
+
+    own_runtime = runtime is None
+    runtime = WorkerRuntime(settings) if own_runtime else runtime
+    redis = make_redis(settings)
+    set_runtime(runtime)
+    try:
+        SimpleWorker([make_queue(settings, redis)], connection=redis).work(burst=True)
+    finally:
+        set_runtime(None)
+        redis.close()
+        if own_runtime:
+            runtime.database.dispose()

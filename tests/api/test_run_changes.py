@@ -9,33 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from rq import SimpleWorker
 from rq.job import Job
 from sqlalchemy import select
 
 from services.api.app import create_app
 from services.shared.db import Database
-from services.shared.queue import make_queue, make_redis
+from services.shared.queue import make_redis
 from services.shared.recovery import requeue_stranded
 from services.shared.tables import Quotation
-from services.worker.runtime import WorkerRuntime, set_runtime
 from services.worker.train import train_model_version
 from tests.api.helpers import login, prepare_database
 from tests.api.learning_support import TRANSCRIPTS, fake_embedder_runtime, learning_setup
+from tests.support import run_queued_jobs
 from tests.worker.training_support import FAST, TINY_CODEBOOK, HashingEmbedder, write_synthetic_snapshot
 
 NEXT_VERSION = "next-v1"
-
-
-def _work_off_queue(settings, runtime: WorkerRuntime) -> None:  # noqa: ANN001
-    """Run every queued job with RQ's worker machinery in this process, then return."""
-    redis = make_redis(settings)
-    set_runtime(runtime)
-    try:
-        SimpleWorker([make_queue(settings, redis)], connection=redis).work(burst=True)
-    finally:
-        set_runtime(None)
-        redis.close()
 
 
 def _stored_quotations(settings, run_id: str) -> dict[str, tuple[int, int, str | None, dict]]:  # noqa: ANN001
@@ -91,7 +79,7 @@ def test_rerun_with_a_chosen_version_keeps_runs_and_decisions_and_shows_changes(
         upload = client.post(f"/api/v1/projects/{project['id']}/transcripts", headers=headers,
                              files=[("files", (name, text.encode(), "text/plain"))])
         transcript_id = upload.json()[0]["id"]
-        _work_off_queue(settings, runtime)
+        run_queued_jobs(settings, runtime)
         url = f"/api/v1/transcripts/{transcript_id}"
         assert client.get(url, headers=headers).json()["status"] == "done"
         first_view = client.get(f"{url}/review", headers=headers).json()["quotations"]
@@ -115,7 +103,7 @@ def test_rerun_with_a_chosen_version_keeps_runs_and_decisions_and_shows_changes(
             assert requeue_stranded(session, redis, settings, grace_seconds=0) == [transcript_id]
         database.dispose()
         redis.close()
-        _work_off_queue(settings, runtime)
+        run_queued_jobs(settings, runtime)
         assert client.get(url, headers=headers).json()["status"] == "done"
 
         runs = client.get(f"{url}/runs", headers=headers).json()

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from rq import SimpleWorker
 
-from services.shared.queue import make_queue, make_redis
 from services.worker.model_store import read_active_version
-from services.worker.runtime import WorkerRuntime, set_runtime
 from tests.browser.screen_support import _login, _save_screenshot, open_transcript
+from tests.support import run_queued_jobs
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -22,19 +20,6 @@ def _other_version(settings) -> str:  # noqa: ANN001
     if not versions:
         pytest.skip("only one model version is shipped; a re-run would compare a model with itself")
     return versions[0]
-
-
-def _run_queued_jobs(settings) -> None:  # noqa: ANN001
-    """Run the queued jobs with RQ's own job execution, in this process, then return."""
-    runtime = WorkerRuntime(settings)
-    redis = make_redis(settings)
-    set_runtime(runtime)
-    try:
-        SimpleWorker([make_queue(settings, redis)], connection=redis).work(burst=True)
-    finally:
-        set_runtime(None)
-        redis.close()
-        runtime.database.dispose()
 
 
 def test_changes_panel_lists_the_differences_and_leads_to_them(review_site, site_settings, page) -> None:
@@ -50,7 +35,7 @@ def test_changes_panel_lists_the_differences_and_leads_to_them(review_site, site
 
         started = api.post(f"{url}/rerun", json={"model_version": version}, headers=admin)
         assert started.status_code == 202, started.text
-        _run_queued_jobs(site_settings)
+        run_queued_jobs(site_settings)
         comparison = api.get(f"{url}/runs/compare", headers=rita).json()
         assert comparison["other"]["model_version"] == version and comparison["other"]["current"] is True
         assert comparison["changes"], "the two shipped versions suggest exactly the same quotations"

@@ -67,9 +67,7 @@ async def _read_bounded(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _enqueue(  # noqa: ANN001
-    settings, redis, session, transcripts: list[Transcript]
-) -> None:
+def _enqueue(settings, redis, session, transcripts: list[Transcript]) -> None:  # noqa: ANN001
     try:
         for transcript in transcripts:
             transcript.job_id = enqueue_transcript(settings, redis, transcript.id)

@@ -170,6 +170,13 @@ def test_labelled_data_validation_detects_problem(tmp_path, codebook, kind):
     assert expected in problems[0]
 
 
+def test_labelled_data_review_examples_may_name_any_respondent(tmp_path, codebook):
+    """A follow-up study's own respondent "Z3" is not the thesis' held-back case Z."""
+    review = {"kind": "review", "section": None, "line": None, "note": ""}
+    _write(tmp_path, {"a": [_record(1), _record(2, case="review", respondents=["Z3"], source=review)]})
+    assert validate_snapshot(tmp_path, codebook) == []
+
+
 def test_labelled_data_validation_names_file_of_cross_part_duplicate(tmp_path, codebook):
     _write(tmp_path, {"a": [_record(1)], "b": [_record(2), _record(1)]})
     assert validate_snapshot(tmp_path, codebook) == [

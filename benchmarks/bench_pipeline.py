@@ -60,7 +60,8 @@ def main() -> None:
         parse_seconds = time.perf_counter() - started
         with runtime.database.transaction() as session:
             user = create_user(session, "bench", "benchmark-password")
-            project = create_project(session, name="bench", owner=user, codebook=load_codebook(settings.codebook_path))
+            project = create_project(session, name="bench", owner=user, codebook=load_codebook(settings.codebook_path),
+                                     pseudonymise=False)  # times the pipeline; pseudonymising is timed in bench_load
             transcript_id = store_transcript(session, project, transcript, user).id
             claim_transcript(session, transcript_id, None)
         with runtime.database.transaction() as session:

@@ -15,6 +15,7 @@ import pytest
 
 from services.api.app import create_app
 from services.shared.config import REPO_ROOT, Settings, get_settings
+from services.worker.model_store import read_active_version
 from tests.api.helpers import ADMIN_PASSWORD, prepare_database
 from tests.browser.live_server import LiveServer
 
@@ -223,3 +224,12 @@ def _drag_select(page, start: int, end: int) -> None:  # noqa: ANN001
 def caret_point(page, offset: int) -> dict:  # noqa: ANN001
     """The screen position {x, y} of the caret before `offset` in the document."""
     return page.evaluate(CARET_AT, offset)
+
+
+def other_model_version(settings) -> str:  # noqa: ANN001
+    """A shipped model version other than the active one."""
+    active = read_active_version(settings.models_dir)
+    versions = sorted(p.name for p in settings.models_dir.iterdir() if (p / "meta.json").is_file() and p.name != active)
+    if not versions:
+        pytest.skip("only one model version is shipped; a re-run would compare a model with itself")
+    return versions[0]

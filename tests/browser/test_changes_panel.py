@@ -6,25 +6,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.worker.model_store import read_active_version
-from tests.browser.screen_support import _login, _save_screenshot, open_transcript
+from tests.browser.screen_support import _login, _save_screenshot, open_transcript, other_model_version
 from tests.support import run_queued_jobs
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def _other_version(settings) -> str:  # noqa: ANN001
-    """A shipped model version other than the active one."""
-    active = read_active_version(settings.models_dir)
-    versions = sorted(p.name for p in settings.models_dir.iterdir() if (p / "meta.json").is_file() and p.name != active)
-    if not versions:
-        pytest.skip("only one model version is shipped; a re-run would compare a model with itself")
-    return versions[0]
-
-
 def test_changes_panel_lists_the_differences_and_leads_to_them(review_site, site_settings, page) -> None:
     base, _project_id, transcript_id = review_site
-    version = _other_version(site_settings)
+    version = other_model_version(site_settings)
     with httpx.Client(base_url=base, timeout=60) as api:
         admin, rita = _login(api, "admin"), _login(api, "rita")
         url = f"/api/v1/transcripts/{transcript_id}"

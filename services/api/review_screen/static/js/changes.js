@@ -134,6 +134,11 @@ function goTo(ctx, i) {
   }
 }
 
+// Open the panel when the transcript loads next (a re-run just finished), comparing with the run before.
+export function openChangesOnLoad() {
+  Object.assign(P, { open: true, base: null, index: -1 });
+}
+
 // `[` and `]` while the panel is open.
 export function stepChange(ctx, step) {
   if (!P.open || !P.data || !P.data.changes.length) return false;

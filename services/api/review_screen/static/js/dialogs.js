@@ -8,7 +8,8 @@ export function dialogOpen() {
   return closeCurrent !== null;
 }
 
-function open(build) {
+// Open a modal dialog; `build(box, finish)` fills it. Also used by rerun.js.
+export function open(build) {
   if (closeCurrent) closeCurrent(null);
   return new Promise((resolve) => {
     const root = overlay();

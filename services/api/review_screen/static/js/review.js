@@ -2,6 +2,7 @@
 import { get, query } from "./api.js";
 import { loadChanges, stepChange, toggleChanges } from "./changes.js";
 import { decideAction, undoLast } from "./decisions.js";
+import { rerunSlot } from "./rerun.js";
 import { STANCE_LABELS, showHelp } from "./dialogs.js";
 import { codeChip, matchesFilter, renderHandles, renderMargin, renderText, scoreOf } from "./document.js";
 import { cancelSpan, onDrag, spanKey, startNew, startSpanEdit } from "./spanedit.js";
@@ -52,7 +53,7 @@ function buildLayout() {
   ui.view = el("button", { type: "button", class: "tool", id: "reviewer-view", onclick: toggleView });
   ui.filter = el("span", { id: "filter" });
   ui.changesSlot = el("span", { id: "changes-slot" });
-  setToolbar(ui.progress, ui.mode, ui.view, ui.filter, ui.changesSlot,
+  setToolbar(ui.progress, ui.mode, ui.view, ui.filter, ui.changesSlot, rerunSlot(ctx),
     el("a", { class: "tool", href: `#/p/${t.project_id}/codes`, id: "open-codes" }, "Codes ", kbd("g")),
     el("button", { type: "button", class: "tool", id: "help-button", onclick: showHelp }, "Help ", kbd("?")));
   ui.text = el("div", { id: "doc", class: "doc", lang: "nl" });
@@ -337,4 +338,5 @@ window.addEventListener("resize", () => {
   resizeTimer = setTimeout(() => { if (R.doc && ui.text && ui.text.isConnected) render(); }, 120);
 });
 
-export const ctx = { R, ui, render, select, advance, replaceQuotation, current, order, cancelSpan: () => cancelSpan(ctx) };
+export const ctx = { R, ui, render, select, advance, replaceQuotation, current, order, cancelSpan: () => cancelSpan(ctx),
+  reload: () => showTranscript(R.doc.transcript.id, null) };

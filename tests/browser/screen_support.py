@@ -30,6 +30,8 @@ WAIT_MS = 15_000
 USERS = (("admin", True), ("rita", False), ("rob", False), ("rosa", False))
 ROLES = {"rita": "reviewer", "rob": "reviewer", "rosa": "researcher"}
 
+RECOGNISER = "rules"
+
 
 def _require(condition: bool, reason: str) -> None:
     if not condition:
@@ -44,6 +46,7 @@ def _store_transcript(settings: Settings) -> tuple[str, str]:
 
     from services.shared.codebook import load_codebook
     from services.shared.db import Database
+    from services.shared.privacy import project_pseudonymiser
     from services.shared.projects import Role, create_project, set_member
     from services.shared.tables import User
     from services.shared.uploads import TranscriptMetadata, build_transcript, store_transcript
@@ -52,10 +55,12 @@ def _store_transcript(settings: Settings) -> tuple[str, str]:
     with database.transaction() as session:
         users = {name: session.scalar(select(User).where(User.username == name)) for name, _admin in USERS}
         project = create_project(session, name="LZW studie", owner=users["admin"],
-                                 codebook=load_codebook(settings.codebook_path), pseudonymise=False)
+                                 codebook=load_codebook(settings.codebook_path), pseudonymise=True)
         for name, role in ROLES.items():
             set_member(session, project, users[name], Role(role))
-        built = build_transcript(TRANSCRIPT.read_bytes(), TRANSCRIPT.name, settings, TranscriptMetadata())
+        # Pseudonymised as every upload is by default, so the screen (and its screenshots) show placeholders.
+        built = build_transcript(TRANSCRIPT.read_bytes(), TRANSCRIPT.name, settings, TranscriptMetadata(),
+                                 pseudonymiser=project_pseudonymiser(session, project, settings))
         ids = project.id, store_transcript(session, project, built, users["admin"]).id
     database.dispose()
     return ids
@@ -77,7 +82,9 @@ def processed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     """A SQLite database with the users, the project and int_p1 processed by the shipped model, built once."""
     _require(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     folder = tmp_path_factory.mktemp("processed")
-    settings = get_settings(database_url=f"sqlite:///{folder / 'template.db'}", data_dir=folder / "var")
+    # The rule recogniser: deduce's tables would cost every live server a second or more of loading.
+    settings = get_settings(database_url=f"sqlite:///{folder / 'template.db'}", data_dir=folder / "var",
+                            pseudonymise_recogniser=RECOGNISER)
     _require((settings.models_dir / "ACTIVE").exists(), f"no shipped model ({settings.models_dir / 'ACTIVE'} is missing)")
     prepare_database(settings, *USERS)
     project_id, transcript_id = _store_transcript(settings)
@@ -92,7 +99,7 @@ def site_settings(processed_template, sqlite_url: str, redis_url: str, make_sett
     # SQLite's backup API copies committed pages whatever the journal mode (a file copy could miss a WAL).
     with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as target:
         source.backup(target)
-    return make_settings(database_url=sqlite_url, redis_url=redis_url)
+    return make_settings(database_url=sqlite_url, redis_url=redis_url, pseudonymise_recogniser=RECOGNISER)
 
 
 @pytest.fixture

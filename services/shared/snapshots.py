@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from services.shared.codebook import Codebook
 from services.shared.errors import InputError
-from services.shared.labelled_data import REVIEW_CASE, Example, Snapshot, Source, load_snapshot, snapshot_from_examples
+from services.shared.labelled_data import Example, Snapshot, Source, load_snapshot, snapshot_from_examples
+from services.shared.labelled_record import REVIEW_CASE
 from services.shared.projects import project_codebook
 from services.shared.review_queue import project_items
 from services.shared.tables import Project, Transcript

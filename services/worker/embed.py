@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -61,7 +62,7 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
-class BatchedEmbedder:
+class BatchedEmbedder(ABC):
     """Shared batching, shape checks and normalisation; a backend implements _encode_batch."""
 
     model_id: str = ""
@@ -72,8 +73,9 @@ class BatchedEmbedder:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
 
+    @abstractmethod
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
+        """Encode one batch into an (n, dim) array; normalisation and shape checks are done by encode."""
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return an (n, dim) float32 array with unit-length rows, in input order."""

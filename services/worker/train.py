@@ -25,7 +25,8 @@ from sklearn.model_selection import GroupKFold
 
 from services.shared.codebook import STANCES, Codebook, load_codebook
 from services.shared.errors import LabelledDataError, QcoderError
-from services.shared.labelled_data import REVIEW_CASE, Example, Source, load_snapshot, validate_snapshot
+from services.shared.labelled_data import Example, Source, load_snapshot, validate_snapshot
+from services.shared.labelled_record import REVIEW_CASE
 from services.worker.classify import CodingModel, MultiLabelCalibratedClassifier, StanceClassifier
 from services.worker.evaluation import evaluate_folds
 from services.worker.features import FeatureBuilder, SentenceInputs, context_embeddings_for

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from services.api.app import create_app
 from tests.api.helpers import ADMIN_PASSWORD, prepare_database
 from tests.browser.live_server import LiveServer
-from tests.browser.screen_support import CHROMIUM, _login, _require, _save_screenshot
+from tests.browser.screen_support import CHROMIUM, _login, _require, _save_screenshot, log_in
 from tests.shared.refi.builders import TRANSCRIPT_X1, TRANSCRIPT_Y1, span
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -113,14 +113,11 @@ def _table_in_page(page) -> dict:  # noqa: ANN001
     })""")
 
 
-def test_analysis_view_case_comparison_charts_and_downloads(analysis_site, page) -> None:  # noqa: F811
+def test_analysis_view_case_comparison_charts_and_downloads(analysis_site, page) -> None:
     base, project_id, transcripts, suggested = analysis_site
 
     # Before any review: the view opens from the overview and says what to do.
-    page.goto(f"{base}/review/")
-    page.fill("#username", "rita")
-    page.fill("#password", ADMIN_PASSWORD)
-    page.keyboard.press("Enter")
+    log_in(page, base, "rita")
     page.wait_for_selector("ul.rows li.row.active")
     page.keyboard.press("Enter")
     page.wait_for_selector("#overview")
@@ -244,7 +241,7 @@ def bare_site(sqlite_url, redis_url, make_settings):  # noqa: ANN001, ANN201
         server.stop()
 
 
-def test_analysis_view_inline_svg_keeps_only_drawing(bare_site, page) -> None:  # noqa: F811
+def test_analysis_view_inline_svg_keeps_only_drawing(bare_site, page) -> None:
     page.goto(f"{bare_site}/review/")
     page.wait_for_selector("#login-form")
     kept = page.evaluate("""async (text) => {

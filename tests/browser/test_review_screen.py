@@ -8,9 +8,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from tests.api.helpers import ADMIN_PASSWORD
 from tests.browser.screen_support import (
-    _current_id, _drag_select, _free_sentence, _login, _press_and_wait_for_new_current, _save_screenshot,
+    _current_id, _drag_select, _free_sentence, _login, _press_and_wait_for_new_current, _save_screenshot, log_in,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -27,10 +26,7 @@ def test_review_screen_keyboard_review_is_stored_with_reviewer_and_time(review_s
     starts = {q["id"]: q["start"] for q in document["quotations"]}
 
     # Log in and open the transcript from the project overview, keyboard only.
-    page.goto(f"{base}/review/")
-    page.fill("#username", "rita")
-    page.fill("#password", ADMIN_PASSWORD)
-    page.keyboard.press("Enter")
+    log_in(page, base, "rita")
     page.wait_for_selector("ul.rows li.row.active")
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#overview tr.row.active[data-transcript='{transcript_id}']")

@@ -121,6 +121,27 @@ class FaultCluster:
             time.sleep(0.5)
         raise AssertionError(f"upload {number} was never acknowledged")
 
+    def upload_many(self, project_id: str, numbers: range) -> list[str]:
+        """Upload interviews `numbers` one by one, each retried until acknowledged; the acknowledged ids."""
+        return [tid for n in numbers for tid in self.upload_until_acknowledged(project_id, n)]
+
+    def reviewed_project(self, uploads: int, memo: str) -> tuple[str, list[str], list[str], list[tuple[str, str]]]:
+        """A project whose first `uploads` interviews are processed and one quotation has `memo`:
+        (project id, acknowledged transcript ids, quotation ids, [(quotation id, memo)])."""
+        project_id = self.new_project()
+        acknowledged = self.upload_many(project_id, range(uploads))
+        self.wait_until_processed(project_id, timeout=120)
+        quotations = self.quotation_ids(project_id)
+        assert quotations, "the model coded nothing; the fault cannot be observed on review decisions"
+        memos = [(quotations[0], memo)]
+        self.comment_until_recorded(*memos[0])
+        return project_id, acknowledged, quotations, memos
+
+    def wait_for_a_running_job(self, project_id: str) -> None:
+        """Return once a transcript of the project is being processed (the moment to inject a fault)."""
+        wait_until(lambda: self.statuses(project_id)["processing"], timeout=60, interval=0.05,
+                   message="a job to be running")
+
     def swept(self) -> set[str]:
         """Transcript ids the recovery sweep queued again, by itself (API startup or a worker), read from the logs."""
         found: set[str] = set()

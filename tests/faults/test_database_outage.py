@@ -10,7 +10,6 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.faults.harness import FaultCluster
-from tests.faults.servers import wait_until
 
 OUTAGE_SECONDS = 6
 
@@ -31,16 +30,10 @@ def _allow_connections(database: str, allowed: bool) -> None:
 @pytest.mark.slow
 def test_database_outage_loses_no_upload_and_no_decision(cluster: FaultCluster) -> None:
     database = make_url(cluster.settings.database_url).database
-    project_id = cluster.new_project()
-    acknowledged = [tid for n in range(2) for tid in cluster.upload_until_acknowledged(project_id, n)]
-    cluster.wait_until_processed(project_id, timeout=120)
-    quotation = cluster.quotation_ids(project_id)[0]
-    memos = [(quotation, "voor de storing")]
-    cluster.comment_until_recorded(*memos[0])
+    project_id, acknowledged, quotations, memos = cluster.reviewed_project(2, "voor de storing")
 
-    acknowledged += [tid for n in range(2, 7) for tid in cluster.upload_until_acknowledged(project_id, n)]
-    wait_until(lambda: cluster.statuses(project_id)["processing"], timeout=60, interval=0.05,
-               message="a job to be running")
+    acknowledged += cluster.upload_many(project_id, range(2, 7))
+    cluster.wait_for_a_running_job(project_id)
     _allow_connections(database, False)
     try:
         during = [cluster.upload(project_id, n) for n in range(7, 9)]
@@ -51,7 +44,7 @@ def test_database_outage_loses_no_upload_and_no_decision(cluster: FaultCluster) 
         _allow_connections(database, True)
 
     acknowledged += [tid for n in range(7, 9) for tid in cluster.upload_until_acknowledged(project_id, n)]
-    memos.append((quotation, "na de storing"))
+    memos.append((quotations[0], "na de storing"))
     cluster.comment_until_recorded(*memos[-1])
     cluster.wait_until_processed(project_id, timeout=240)
     cluster.assert_processed_exactly_once(project_id, acknowledged)

@@ -8,26 +8,19 @@ import time
 import pytest
 
 from tests.faults.harness import FaultCluster
-from tests.faults.servers import wait_until
 
 
 @pytest.mark.slow
 def test_redis_restart_loses_no_upload_and_no_decision(cluster: FaultCluster) -> None:
-    project_id = cluster.new_project()
-    acknowledged = [tid for n in range(2) for tid in cluster.upload_until_acknowledged(project_id, n)]
-    cluster.wait_until_processed(project_id, timeout=120)
-    quotation = cluster.quotation_ids(project_id)[0]
-    memos = [(quotation, "voor de storing")]
-    cluster.comment_until_recorded(*memos[0])
+    project_id, acknowledged, quotations, memos = cluster.reviewed_project(2, "voor de storing")
 
-    acknowledged += [tid for n in range(2, 6) for tid in cluster.upload_until_acknowledged(project_id, n)]
-    wait_until(lambda: cluster.statuses(project_id)["processing"], timeout=60, interval=0.05,
-               message="a job to be running")
+    acknowledged += cluster.upload_many(project_id, range(2, 6))
+    cluster.wait_for_a_running_job(project_id)
     cluster.redis.stop(hard=True)
     outcomes = [cluster.upload(project_id, n) for n in range(6, 9)]  # while Redis is down
     acknowledged += [tid for ids, _ in outcomes for tid in ids]
     assert any(outcome == "stored, queue unreachable" for _, outcome in outcomes), outcomes
-    memos.append((quotation, "tijdens de storing"))
+    memos.append((quotations[0], "tijdens de storing"))
     cluster.comment_until_recorded(*memos[-1])  # decisions do not need Redis
     time.sleep(3)
     cluster.redis.start()

@@ -1,7 +1,8 @@
 """Validating REFI-QDA XML against the published schemas (Project.xsd, Codebook.xsd).
 
-The schemas are not shipped with qcoder (they are REFI's); they are looked up in
-$QCODER_REFI_SCHEMA_DIR, else ../shared/refi-qda next to the repository.
+They are looked up in $QCODER_REFI_SCHEMA_DIR, else ../shared/refi-qda next to the repository (the
+published copy the tests are meant to use), else the copy shipped in services/shared/refi/xsd (MIT
+licence, see its SOURCE.md).
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from services.shared.errors import ModelUnavailableError, QdaExchangeError
 
 SCHEMA_DIR_ENV = "QCODER_REFI_SCHEMA_DIR"
 SCHEMA_FILES = {"project": "Project.xsd", "codebook": "Codebook.xsd"}
+SHIPPED_SCHEMA_DIR = Path(__file__).with_name("xsd")
 
 
 def schema_dir() -> Path:
     """Where the REFI-QDA schemas are; raises ModelUnavailableError naming both places looked at."""
     candidates = [Path(os.environ[SCHEMA_DIR_ENV])] if os.environ.get(SCHEMA_DIR_ENV) else []
     candidates.append(REPO_ROOT.parent / "shared" / "refi-qda")
+    candidates.append(SHIPPED_SCHEMA_DIR)
     for folder in candidates:
         if all((folder / name).is_file() for name in SCHEMA_FILES.values()):
             return folder

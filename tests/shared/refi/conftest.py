@@ -22,7 +22,7 @@ def seeded(make_settings, sqlite_url):
 
 @pytest.fixture(scope="session")
 def refi_schema_dir() -> Path:
-    """The published REFI-QDA schemas (../shared/refi-qda or $QCODER_REFI_SCHEMA_DIR); CI must have them."""
+    """The published REFI-QDA schemas ($QCODER_REFI_SCHEMA_DIR, ../shared/refi-qda, or the shipped copy)."""
     try:
         folder = schema_dir()
     except ModelUnavailableError as exc:

@@ -148,3 +148,15 @@ def test_export_control_characters_in_memo_still_valid_xml(seeded, refi_schema_d
         document = _qde(export_qdpx(session, project))
     validate(document, "project", refi_schema_dir)
     assert "Paginascheiding enverticale tab".encode() in document
+
+
+def test_shipped_schemas_are_the_published_ones_and_compile():
+    """The copy in services/shared/refi/xsd, used where ../shared/refi-qda is absent, equals the published one."""
+    from services.shared.config import REPO_ROOT
+    from services.shared.refi.schemas import SCHEMA_FILES, SHIPPED_SCHEMA_DIR, load_schema
+
+    for kind, name in SCHEMA_FILES.items():
+        load_schema(kind, SHIPPED_SCHEMA_DIR)
+        published = REPO_ROOT.parent / "shared" / "refi-qda" / name
+        if published.is_file():
+            assert (SHIPPED_SCHEMA_DIR / name).read_bytes() == published.read_bytes()
